@@ -1,0 +1,59 @@
+# ServiceRW tasks. `pip install rust-just` puts `just` on PATH.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+venv := ".venv"
+py := venv + "/bin/python"
+bin := venv + "/bin"
+
+# Run the app with sample data (embedded PostgreSQL unless DATABASE_URL is set).
+demo *ARGS: setup
+    {{bin}}/servicerw demo {{ARGS}}
+
+# Lint, unit/integration tests, then the Playwright end-to-end run.
+test: setup browser
+    {{bin}}/ruff check src tests e2e bench
+    {{bin}}/ruff format --check src tests e2e bench
+    {{py}} -m pytest tests
+    {{py}} -m pytest e2e
+
+# Create the virtualenv and install the project with its pinned dependencies (idempotent).
+setup:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ ! -x {{py}} ]; then python3 -m venv {{venv}}; fi
+    stamp={{venv}}/.installed-$(sha1sum pyproject.toml | cut -c1-12)
+    if [ ! -f "$stamp" ]; then
+        {{py}} -m pip install --quiet --upgrade pip
+        {{py}} -m pip install --quiet -e '.[dev]'
+        rm -f {{venv}}/.installed-* && touch "$stamp"
+    fi
+
+# Debian's Chromium for Playwright (Playwright cannot download browsers here).
+browser:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if ! command -v chromium >/dev/null; then
+        if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+    fi
+
+# Apply migrations to DATABASE_URL.
+migrate: setup
+    {{bin}}/servicerw migrate
+
+# Load the full synthetic dataset into DATABASE_URL (20,000 businesses by default).
+seed BUSINESSES="20000": setup
+    {{bin}}/servicerw seed --businesses {{BUSINESSES}}
+
+# Benchmark home and profile pages against a running server (see README).
+bench-pages URL="http://127.0.0.1:8000" *ARGS: setup
+    {{py}} bench/pages.py --url {{URL}} {{ARGS}}
+
+# Extract translatable strings and update the rw/en/fr catalogs.
+i18n-update: setup
+    {{bin}}/pybabel extract -F babel.cfg -o src/servicerw/locale/messages.pot --no-location --omit-header .
+    {{bin}}/pybabel update -i src/servicerw/locale/messages.pot -d src/servicerw/locale -D messages --no-fuzzy-matching
+
+fmt: setup
+    {{bin}}/ruff format src tests e2e bench
+    {{bin}}/ruff check --fix src tests e2e bench

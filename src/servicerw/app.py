@@ -1,0 +1,158 @@
+"""create_app(): the one place that assembles the application."""
+
+from __future__ import annotations
+
+import os
+from contextlib import asynccontextmanager
+from typing import Any
+
+os.environ.setdefault("PICCOLO_CONF", "servicerw.piccolo_conf")
+
+from jinja2 import Environment  # noqa: E402
+from litestar import Litestar  # noqa: E402
+from litestar.config.allowed_hosts import AllowedHostsConfig  # noqa: E402
+from litestar.config.compression import CompressionConfig  # noqa: E402
+from litestar.di import Provide  # noqa: E402
+from litestar.exceptions import HTTPException, NotFoundException  # noqa: E402
+from litestar.logging.config import StructLoggingConfig  # noqa: E402
+from litestar.plugins.htmx import HTMXPlugin  # noqa: E402
+from litestar.plugins.jinja import JinjaTemplateEngine  # noqa: E402
+from litestar.plugins.structlog import StructlogConfig, StructlogPlugin  # noqa: E402
+from litestar.stores.registry import StoreRegistry  # noqa: E402
+from litestar.template.config import TemplateConfig  # noqa: E402
+
+from servicerw.businesses.controllers import BusinessController  # noqa: E402
+from servicerw.businesses.services import BusinessService  # noqa: E402
+from servicerw.catalog.services import CategoryService  # noqa: E402
+from servicerw.core import db, i18n  # noqa: E402
+from servicerw.core.errors import http_error, not_found, server_error  # noqa: E402
+from servicerw.core.health import healthz, readyz  # noqa: E402
+from servicerw.core.security import make_before_send, timing_middleware  # noqa: E402
+from servicerw.core.static import StaticFiles, serve_static  # noqa: E402
+from servicerw.core.storage import LocalStorage, build_storage  # noqa: E402
+from servicerw.core.stores import build_store  # noqa: E402
+from servicerw.core.web import day_name, format_number, format_rwf, language_middleware  # noqa: E402
+from servicerw.home.controllers import HomeController  # noqa: E402
+from servicerw.search.controllers import SearchController  # noqa: E402
+from servicerw.search.services import SearchService  # noqa: E402
+from servicerw.settings import ROOT_DIR, Settings, get_settings  # noqa: E402
+
+
+def _configure_jinja(engine: JinjaTemplateEngine, static_files: StaticFiles) -> None:
+    env: Environment = engine.engine
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(
+        static_url=static_files.url,
+        current_language=i18n.current_language,
+        languages=i18n.LANGUAGES,
+        language_names=i18n.LANGUAGE_NAMES,
+        format_rwf=format_rwf,
+        format_number=format_number,
+        day_name=day_name,
+    )
+    env.trim_blocks = True
+    env.lstrip_blocks = True
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    static_files = StaticFiles()
+    store = build_store(settings.valkey)
+    storage = build_storage(settings.storage)
+    businesses = BusinessService(storage)
+    categories = CategoryService()
+    search = SearchService(businesses)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar):
+        await db.start_pool(settings.database)
+        if isinstance(storage, LocalStorage):
+            await storage.ping()
+        try:
+            yield
+        finally:
+            await db.close_pool()
+            await store.close()
+
+    route_handlers: list[Any] = [
+        HomeController,
+        BusinessController,
+        SearchController,
+        healthz,
+        readyz,
+        serve_static,
+    ]
+    if isinstance(storage, LocalStorage):
+        from litestar.static_files import create_static_files_router
+
+        storage.root.mkdir(parents=True, exist_ok=True)
+        route_handlers.append(
+            create_static_files_router(
+                path="/media",
+                directories=[storage.root],
+                include_in_schema=False,
+                cache_control=None,
+                send_as_attachment=False,
+            )
+        )
+
+    template_config = TemplateConfig(
+        directory=ROOT_DIR / "templates",
+        engine=JinjaTemplateEngine,
+        engine_callback=lambda engine: _configure_jinja(engine, static_files),
+    )
+    app = Litestar(
+        route_handlers=route_handlers,
+        lifespan=[lifespan],
+        dependencies={
+            "businesses": Provide(lambda: businesses, sync_to_thread=False, use_cache=True),
+            "categories": Provide(lambda: categories, sync_to_thread=False, use_cache=True),
+            "search": Provide(lambda: search, sync_to_thread=False, use_cache=True),
+        },
+        template_config=template_config,
+        plugins=[
+            HTMXPlugin(),
+            # Errors are logged by our exception handlers; per-request logging is left to the proxy.
+            StructlogPlugin(
+                StructlogConfig(
+                    enable_middleware_logging=False,
+                    structlog_logging_config=StructLoggingConfig(log_exceptions="never"),
+                )
+            ),
+        ],
+        middleware=[timing_middleware, language_middleware],
+        before_send=[make_before_send()],
+        compression_config=CompressionConfig(
+            backend="brotli",
+            brotli_gzip_fallback=True,
+            minimum_size=500,
+            brotli_quality=5,
+            exclude_opt_key="skip_compression",
+        ),
+        allowed_hosts=AllowedHostsConfig(allowed_hosts=list(settings.server.allowed_hosts))
+        if settings.server.allowed_hosts != ("*",)
+        else None,
+        stores=StoreRegistry(default_factory=store.with_namespace),
+        exception_handlers={
+            NotFoundException: not_found,
+            HTTPException: http_error,
+            Exception: server_error,
+        },
+        debug=settings.server.debug,
+        openapi_config=None,
+    )
+    app.state.static_files = static_files
+    app.state.store = store
+    app.state.storage = storage
+    app.state.valkey_configured = bool(settings.valkey.url)
+    return app
+
+
+def __getattr__(name: str):
+    # `servicerw.app:app` for Granian, built on first access so importing this module has no side effects.
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

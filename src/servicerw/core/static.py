@@ -1,0 +1,85 @@
+"""Static files with content-hashed names and long cache lifetimes.
+
+Hand-written because Litestar's static-files router serves files by their own names only: here every
+file is read once at start-up, its name gets a content hash (`app.css` -> `app.3f2a1c9b0d.css`), and
+templates link the hashed name, so browsers can cache it for a year and still see every change.
+Files are pre-compressed once (brotli and gzip) instead of on every request.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+
+import brotli
+from litestar import Request, Response, get
+from litestar.exceptions import NotFoundException
+
+from servicerw.settings import ROOT_DIR
+
+STATIC_DIR = ROOT_DIR / "static"
+COMPRESSIBLE = (".css", ".js", ".svg", ".txt", ".json", ".html")
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+@dataclass(frozen=True)
+class StaticFile:
+    body: bytes
+    gzip: bytes | None
+    br: bytes | None
+    media_type: str
+    hashed_name: str
+
+
+class StaticFiles:
+    def __init__(self, directory: Path = STATIC_DIR) -> None:
+        self.by_name: dict[str, StaticFile] = {}
+        self.by_hashed: dict[str, StaticFile] = {}
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            name = path.relative_to(directory).as_posix()
+            body = path.read_bytes()
+            digest = hashlib.sha256(body).hexdigest()[:10]
+            stem, dot, ext = name.rpartition(".")
+            hashed = f"{stem}.{digest}.{ext}" if dot else f"{name}.{digest}"
+            media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            if media_type.startswith("text/") or media_type.endswith("javascript"):
+                media_type += "; charset=utf-8"
+            compress = path.suffix in COMPRESSIBLE
+            entry = StaticFile(
+                body=body,
+                gzip=gzip.compress(body, 9, mtime=0) if compress else None,
+                br=brotli.compress(body, quality=11) if compress else None,
+                media_type=media_type,
+                hashed_name=hashed,
+            )
+            self.by_name[name] = entry
+            self.by_hashed[hashed] = entry
+
+    def url(self, name: str) -> str:
+        """The URL of a static file by its plain name, as used in templates."""
+        return f"/static/{self.by_name[name].hashed_name}"
+
+
+@get("/static/{path:path}", include_in_schema=False, opt={"skip_compression": True}, sync_to_thread=False)
+def serve_static(request: Request, path: str) -> Response[bytes]:
+    files: StaticFiles = request.app.state.static_files
+    name = path.lstrip("/")
+    entry = files.by_hashed.get(name)
+    cache = IMMUTABLE
+    if entry is None:
+        # Plain names (licence files, robots.txt) are served too, with a short cache lifetime.
+        entry = files.by_name.get(name)
+        cache = "public, max-age=3600"
+    if entry is None:
+        raise NotFoundException()
+    accept = request.headers.get("accept-encoding", "")
+    headers = {"cache-control": cache, "vary": "Accept-Encoding"}
+    body = entry.body
+    if entry.br is not None and "br" in accept:
+        body, headers["content-encoding"] = entry.br, "br"
+    elif entry.gzip is not None and "gzip" in accept:
+        body, headers["content-encoding"] = entry.gzip, "gzip"
+    return Response(content=body, media_type=entry.media_type, headers=headers)

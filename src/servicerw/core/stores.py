@@ -1,0 +1,148 @@
+"""Key-value stores (rate limits, sessions, cache) on Valkey that fail open.
+
+Litestar's stock ValkeyStore turns every request into a 500 when Valkey is down, and waits the
+client's 5 s default timeout when Valkey is frozen. This store wraps it: short socket timeouts, and on
+any Valkey error it answers from an in-process MemoryStore and skips Valkey for a few seconds
+(a small circuit breaker), so pages keep working and throttling continues per process.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import structlog
+from litestar.stores.base import NamespacedStore
+from litestar.stores.memory import MemoryStore
+from litestar.stores.valkey import ValkeyStore
+from valkey.asyncio import Valkey
+from valkey.exceptions import ValkeyError
+
+from servicerw.settings import ValkeySettings
+
+log = structlog.get_logger(__name__)
+
+
+class _Breaker:
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = retry_after
+        self.open_until = 0.0
+
+    @property
+    def closed(self) -> bool:
+        return time.monotonic() >= self.open_until
+
+    def trip(self, error: BaseException) -> None:
+        if self.closed:
+            log.warning("valkey_unavailable", error=repr(error), retry_after=self.retry_after)
+        self.open_until = time.monotonic() + self.retry_after
+
+
+class FailOpenStore(NamespacedStore):
+    def __init__(
+        self,
+        valkey: Valkey,
+        namespace: str = "SERVICERW",
+        *,
+        breaker: _Breaker,
+        fallback: MemoryStore | None = None,
+    ) -> None:
+        self.valkey = valkey
+        self.namespace = namespace
+        self.primary = ValkeyStore(valkey, namespace=namespace, handle_client_shutdown=False)
+        self.fallback = fallback or MemoryStore()
+        self.breaker = breaker
+
+    @classmethod
+    def from_settings(cls, settings: ValkeySettings) -> FailOpenStore:
+        client = Valkey.from_url(
+            settings.url,
+            socket_timeout=settings.socket_timeout,
+            socket_connect_timeout=settings.socket_timeout,
+            retry_on_timeout=False,
+        )
+        return cls(client, breaker=_Breaker(settings.retry_after))
+
+    def with_namespace(self, namespace: str) -> FailOpenStore:
+        return FailOpenStore(self.valkey, f"{self.namespace}_{namespace}", breaker=self.breaker)
+
+    @property
+    def healthy(self) -> bool:
+        return self.breaker.closed
+
+    async def _call(self, name: str, *args):
+        if self.breaker.closed:
+            try:
+                return await getattr(self.primary, name)(*args)
+            except (ValkeyError, OSError, TimeoutError) as error:
+                self.breaker.trip(error)
+        return await getattr(self.fallback, name)(*args)
+
+    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
+        await self._call("set", key, value, expires_in)
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        return await self._call("get", key, renew_for)
+
+    async def delete(self, key: str) -> None:
+        await self._call("delete", key)
+
+    async def delete_all(self) -> None:
+        await self._call("delete_all")
+
+    async def exists(self, key: str) -> bool:
+        return await self._call("exists", key)
+
+    async def expires_in(self, key: str) -> int | None:
+        return await self._call("expires_in", key)
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.valkey.ping())
+        except (ValkeyError, OSError, TimeoutError) as error:
+            self.breaker.trip(error)
+            return False
+
+    async def close(self) -> None:
+        await self.valkey.aclose()
+
+
+class MemoryNamespacedStore(NamespacedStore):
+    """The embedded default when VALKEY_URL is not set: one MemoryStore per namespace."""
+
+    def __init__(self, namespace: str = "SERVICERW") -> None:
+        self.namespace = namespace
+        self._store = MemoryStore()
+
+    def with_namespace(self, namespace: str) -> MemoryNamespacedStore:
+        return MemoryNamespacedStore(f"{self.namespace}_{namespace}")
+
+    async def set(self, key, value, expires_in=None):
+        await self._store.set(key, value, expires_in)
+
+    async def get(self, key, renew_for=None):
+        return await self._store.get(key, renew_for)
+
+    async def delete(self, key):
+        await self._store.delete(key)
+
+    async def delete_all(self):
+        await self._store.delete_all()
+
+    async def exists(self, key):
+        return await self._store.exists(key)
+
+    async def expires_in(self, key):
+        return await self._store.expires_in(key)
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        return None
+
+
+def build_store(settings: ValkeySettings) -> FailOpenStore | MemoryNamespacedStore:
+    if settings.url:
+        return FailOpenStore.from_settings(settings)
+    return MemoryNamespacedStore()

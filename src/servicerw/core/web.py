@@ -1,0 +1,79 @@
+"""Per-request language selection, and the template globals every page uses."""
+
+from __future__ import annotations
+
+from babel.numbers import format_decimal
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from servicerw.core import i18n
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    raw = _header(scope, b"cookie")
+    if not raw:
+        return None
+    for part in raw.split(";"):
+        key, _sep, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return None
+
+
+def language_for_scope(scope: Scope) -> str:
+    return i18n.negotiate(_cookie(scope, i18n.COOKIE_NAME), _header(scope, b"accept-language"))
+
+
+def language_middleware(app: ASGIApp) -> ASGIApp:
+    """Activates the request's language and marks HTML responses as varying by it."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        lang = language_for_scope(scope)
+        i18n.activate(lang)
+        scope.setdefault("state", {})["lang"] = lang
+
+        async def send_with_language(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                if (headers.get("content-type") or "").startswith("text/html"):
+                    headers["content-language"] = lang
+                    headers.add("vary", "Accept-Language, Cookie")
+            await send(message)
+
+        await app(scope, receive, send_with_language)
+
+    return middleware
+
+
+def language_cookie(lang: str) -> Cookie:
+    return Cookie(key=i18n.COOKIE_NAME, value=lang, max_age=365 * 24 * 3600, httponly=True, samesite="lax", path="/")
+
+
+def format_rwf(amount: int | float | None) -> str:
+    if amount is None:
+        return ""
+    return f"{format_decimal(amount, locale=i18n.babel_locale(), format='#,##0')} RWF"
+
+
+def format_number(value: float, digits: int = 1) -> str:
+    return format_decimal(round(value, digits), locale=i18n.babel_locale(), format="0." + "0" * digits)
+
+
+_DAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+def day_name(day: str) -> str:
+    """The weekday's name in the current language (from Babel's CLDR data)."""
+    from babel.dates import get_day_names
+
+    return get_day_names("wide", locale=i18n.babel_locale())[_DAY_INDEX[day]].capitalize()

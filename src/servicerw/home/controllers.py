@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from litestar import Controller, Request, get
+from litestar.response import Redirect, Template
+
+from servicerw.businesses.services import BusinessService
+from servicerw.catalog.services import CategoryService
+from servicerw.core import i18n
+from servicerw.core.web import language_cookie
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths: `//evil.example` or `https://…` would be an open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+class HomeController(Controller):
+    path = "/"
+
+    @get("/", name="home")
+    async def home(self, request: Request, businesses: BusinessService, categories: CategoryService) -> Template:
+        lang = i18n.current_language()
+        return Template(
+            "home/page.html",
+            context={
+                "categories": await categories.tree(lang),
+                "featured": await businesses.featured(lang),
+            },
+        )
+
+    @get("/lang/{code:str}", name="set_language")
+    async def set_language(self, code: str, next: str | None = None) -> Redirect:
+        """Remember the chosen language in a cookie (a preference, not account state) and go back."""
+        target = safe_next(next)
+        if code not in i18n.LANGUAGES:
+            return Redirect(path=target, status_code=303)
+        return Redirect(path=target, status_code=303, cookies=[language_cookie(code)])

@@ -1,0 +1,128 @@
+"""Settings: one small dataclass per concern, each read from the environment once.
+
+Every setting is listed in `.env.example`. When a service URL is not set, the app uses an embedded
+default (embedded PostgreSQL, in-process store, local media folder) so `just demo` needs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+ROOT_DIR = Path(__file__).resolve().parents[2]
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    return int(raw) if raw else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env(name).lower()
+    if not raw:
+        return default
+    return raw in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = field(default_factory=lambda: _env("DATABASE_URL"))
+    # The plan: at most 50 connections, idle ones closed after 30 s, 10 s connect timeout,
+    # each connection replaced after 7,500 queries.
+    pool_min: int = field(default_factory=lambda: _env_int("DATABASE_POOL_MIN", 2))
+    pool_max: int = field(default_factory=lambda: _env_int("DATABASE_POOL_MAX", 50))
+    idle_timeout: float = 30.0
+    connect_timeout: float = 10.0
+    max_queries: int = 7500
+    command_timeout: float = field(default_factory=lambda: float(_env_int("DATABASE_COMMAND_TIMEOUT", 30)))
+    # disable | require | verify-ca | verify-full (asyncpg sslmode names)
+    ssl_mode: str = field(default_factory=lambda: _env("DATABASE_SSL", "disable"))
+    ssl_root_cert: str = field(default_factory=lambda: _env("DATABASE_SSL_ROOT_CERT"))
+
+    def connect_kwargs(self) -> dict:
+        """Keyword arguments for asyncpg.create_pool (through Piccolo's engine)."""
+        kwargs: dict = {
+            "dsn": self.url,
+            "min_size": self.pool_min,
+            "max_size": self.pool_max,
+            "max_inactive_connection_lifetime": self.idle_timeout,
+            "max_queries": self.max_queries,
+            "timeout": self.connect_timeout,
+            "command_timeout": self.command_timeout,
+        }
+        ssl = self.ssl_context()
+        if ssl is not None:
+            kwargs["ssl"] = ssl
+        return kwargs
+
+    def ssl_context(self):
+        if self.ssl_mode in ("", "disable"):
+            return None
+        if self.ssl_mode in ("require", "prefer", "allow"):
+            return self.ssl_mode
+        import ssl
+
+        ctx = ssl.create_default_context(cafile=self.ssl_root_cert or None)
+        ctx.check_hostname = self.ssl_mode == "verify-full"
+        return ctx
+
+
+@dataclass(frozen=True)
+class ValkeySettings:
+    url: str = field(default_factory=lambda: _env("VALKEY_URL"))
+    # Short timeouts: a frozen Valkey must not hold requests for the client's 5 s default.
+    socket_timeout: float = field(default_factory=lambda: float(_env("VALKEY_TIMEOUT", "0.25")))
+    # After a failure, Valkey is skipped for this many seconds (fail open, in-process fallback).
+    retry_after: float = 5.0
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    endpoint_url: str = field(default_factory=lambda: _env("S3_ENDPOINT_URL"))
+    access_key: str = field(default_factory=lambda: _env("S3_ACCESS_KEY"))
+    secret_key: str = field(default_factory=lambda: _env("S3_SECRET_KEY"))
+    bucket: str = field(default_factory=lambda: _env("S3_BUCKET", "servicerw-media"))
+    region: str = field(default_factory=lambda: _env("S3_REGION", "us-east-1"))
+    # Where browsers fetch images from (a CDN or MinIO's public URL); defaults to endpoint/bucket.
+    public_base_url: str = field(default_factory=lambda: _env("S3_PUBLIC_BASE_URL"))
+    media_root: Path = field(
+        default_factory=lambda: Path(_env("MEDIA_ROOT") or (Path(_env("DATA_DIR", str(ROOT_DIR / ".data"))) / "media"))
+    )
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: _env_int("PORT", 8000))
+    workers: int = field(default_factory=lambda: _env_int("WORKERS", 1))
+    debug: bool = field(default_factory=lambda: _env_bool("DEBUG", False))
+    environment: str = field(default_factory=lambda: _env("SERVICERW_ENV", "development"))
+    allowed_hosts: tuple[str, ...] = field(
+        default_factory=lambda: tuple(h.strip() for h in _env("ALLOWED_HOSTS", "*").split(",") if h.strip())
+    )
+    data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", str(ROOT_DIR / ".data"))))
+    log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    valkey: ValkeySettings = field(default_factory=ValkeySettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,199 @@
+"""Test harness: real PostgreSQL (schema from the migrations), a real Valkey-protocol server and a real
+S3 endpoint (moto_server). Services are started here when not configured; nothing is mocked.
+
+- TEST_DATABASE_ADMIN_URL: a server where we may create the `servicerw_test` database
+  (default postgresql://postgres@127.0.0.1:5432/postgres).
+- TEST_VALKEY_URL: default redis://127.0.0.1:6379/15 when something answers there, else a
+  `redis-server` (or `valkey-server`) started on a free port.
+- TEST_S3_ENDPOINT_URL: default a `moto_server` started on a free port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ADMIN_URL = os.environ.get("TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TEST_DB = os.environ.get("TEST_DATABASE_NAME", "servicerw_test")
+TEST_DATABASE_URL = ADMIN_URL.rsplit("/", 1)[0] + f"/{TEST_DB}"
+DATA_TABLES = (
+    "business_analytics",
+    "customer_inquiries",
+    "reviews",
+    "business_images",
+    "businesses",
+    "users",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if _port_open("127.0.0.1", port):
+            return
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {process.returncode}")
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not start on port {port}")
+
+
+_processes: list[subprocess.Popen] = []
+
+
+def _valkey_url() -> str:
+    if os.environ.get("TEST_VALKEY_URL"):
+        return os.environ["TEST_VALKEY_URL"]
+    if _port_open("127.0.0.1", 6379):
+        return "redis://127.0.0.1:6379/15"
+    binary = shutil.which("valkey-server") or shutil.which("redis-server")
+    if not binary:
+        raise RuntimeError("No Valkey-protocol server: install redis-server or set TEST_VALKEY_URL")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _processes.append(proc)
+    _wait_for_port(port, proc, "valkey/redis server")
+    return f"redis://127.0.0.1:{port}/15"
+
+
+def _s3_endpoint() -> str:
+    if os.environ.get("TEST_S3_ENDPOINT_URL"):
+        return os.environ["TEST_S3_ENDPOINT_URL"]
+    port = _free_port()
+    moto = Path(sys.executable).with_name("moto_server")
+    proc = subprocess.Popen(
+        [str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _processes.append(proc)
+    _wait_for_port(port, proc, "moto_server")
+    return f"http://127.0.0.1:{port}"
+
+
+async def _recreate_database() -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(ADMIN_URL, timeout=10)
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            TEST_DB,
+        )
+        await conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}"')
+        await conn.execute(f'CREATE DATABASE "{TEST_DB}"')
+    finally:
+        await conn.close()
+
+
+def pytest_configure(config):
+    """Point every setting at the test services before any servicerw module reads them."""
+    os.environ["DATABASE_URL"] = TEST_DATABASE_URL
+    os.environ["DATABASE_POOL_MAX"] = "10"
+    os.environ["PICCOLO_CONF"] = "servicerw.piccolo_conf"
+    os.environ["VALKEY_URL"] = _valkey_url()
+    os.environ["S3_ENDPOINT_URL"] = _s3_endpoint()
+    os.environ.setdefault("S3_ACCESS_KEY", "testing")
+    os.environ.setdefault("S3_SECRET_KEY", "testing")
+    os.environ["S3_BUCKET"] = "servicerw-test"
+    os.environ.pop("SERVICERW_ENV", None)
+    asyncio.run(_recreate_database())
+
+
+def pytest_unconfigure(config):
+    for proc in _processes:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+async def migrated_db() -> str:
+    """The DSN of the test database, with the schema built by `servicerw migrate` (the migrations)."""
+    from servicerw.cli import _migrate
+
+    await _migrate()
+    from servicerw.core.storage import S3Storage
+    from servicerw.settings import get_settings
+
+    await S3Storage(get_settings().storage).ensure_bucket()
+    return TEST_DATABASE_URL
+
+
+async def truncate_data(dsn: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def clean_db(migrated_db: str) -> str:
+    """The migrated test database with every non-reference table emptied (categories and places stay)."""
+    await truncate_data(migrated_db)
+    return migrated_db
+
+
+@pytest.fixture
+async def db(clean_db: str):
+    """An asyncpg connection to the clean test database, for arranging data and checking results."""
+    import asyncpg
+
+    conn = await asyncpg.connect(clean_db)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def app(migrated_db: str):
+    from servicerw.app import create_app
+    from servicerw.settings import get_settings
+
+    get_settings.cache_clear()
+    return create_app()
+
+
+@pytest.fixture(scope="session")
+async def client(app):
+    """An HTTP client for the app, with its lifespan (database pool, stores) running."""
+    from litestar.testing import AsyncTestClient
+
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cookies(request):
+    """The client is shared by the session: each test starts without cookies (language, …)."""
+    if "client" in request.fixturenames:
+        request.getfixturevalue("client").cookies.clear()
