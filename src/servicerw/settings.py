@@ -7,6 +7,7 @@ default (embedded PostgreSQL, in-process store, local media folder) so `just dem
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -109,6 +110,8 @@ class ServerSettings:
     )
     data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", str(ROOT_DIR / ".data"))))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
+    # Signs cookies and tokens. Required in production; development gets a per-process random key.
+    secret_key: str = field(default_factory=lambda: _env("SECRET_KEY") or secrets.token_urlsafe(32))
 
     @property
     def production(self) -> bool:
