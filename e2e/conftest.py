@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
-ADMIN_URL = os.environ.get("TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.services import database_url, postgres_admin_url
+
+ADMIN_URL = postgres_admin_url()
 E2E_DB = os.environ.get("E2E_DATABASE_NAME", "servicerw_e2e")
-DATABASE_URL = ADMIN_URL.rsplit("/", 1)[0] + f"/{E2E_DB}"
+DATABASE_URL = database_url(ADMIN_URL, E2E_DB)
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PHONE = {"width": 390, "height": 844}
 

@@ -1,8 +1,8 @@
 """Test harness: real PostgreSQL (schema from the migrations), a real Valkey-protocol server and a real
 S3 endpoint (moto_server). Services are started here when not configured; nothing is mocked.
 
-- TEST_DATABASE_ADMIN_URL: a server where we may create the `servicerw_test` database
-  (default postgresql://postgres@127.0.0.1:5432/postgres).
+- PostgreSQL: see tests/services.py (TEST_DATABASE_ADMIN_URL, else 127.0.0.1:5432, else embedded);
+  the `servicerw_test` database (TEST_DATABASE_NAME) is recreated and migrated for each run.
 - TEST_VALKEY_URL: default redis://127.0.0.1:6379/15 when something answers there, else a
   `redis-server` (or `valkey-server`) started on a free port.
 - TEST_S3_ENDPOINT_URL: default a `moto_server` started on a free port.
@@ -21,9 +21,11 @@ from pathlib import Path
 
 import pytest
 
-ADMIN_URL = os.environ.get("TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.services import database_url, postgres_admin_url
+
+ADMIN_URL = postgres_admin_url()
 TEST_DB = os.environ.get("TEST_DATABASE_NAME", "servicerw_test")
-TEST_DATABASE_URL = ADMIN_URL.rsplit("/", 1)[0] + f"/{TEST_DB}"
+TEST_DATABASE_URL = database_url(ADMIN_URL, TEST_DB)
 DATA_TABLES = (
     "business_analytics",
     "customer_inquiries",

@@ -17,6 +17,7 @@ from pathlib import Path
 import brotli
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 from servicerw.settings import ROOT_DIR
 
@@ -64,7 +65,7 @@ class StaticFiles:
 
 
 @get("/static/{path:path}", include_in_schema=False, opt={"skip_compression": True}, sync_to_thread=False)
-def serve_static(request: Request, path: str) -> Response[bytes]:
+def serve_static(request: Request, path: FromPath[str]) -> Response[bytes]:
     files: StaticFiles = request.app.state.static_files
     name = path.lstrip("/")
     entry = files.by_hashed.get(name)

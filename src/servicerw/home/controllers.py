@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from servicerw.businesses.services import BusinessService
@@ -20,7 +22,9 @@ class HomeController(Controller):
     path = "/"
 
     @get("/", name="home")
-    async def home(self, request: Request, businesses: BusinessService, categories: CategoryService) -> Template:
+    async def home(
+        self, businesses: NamedDependency[BusinessService], categories: NamedDependency[CategoryService]
+    ) -> Template:
         lang = i18n.current_language()
         return Template(
             "home/page.html",
@@ -31,7 +35,7 @@ class HomeController(Controller):
         )
 
     @get("/lang/{code:str}", name="set_language")
-    async def set_language(self, code: str, next: str | None = None) -> Redirect:
+    async def set_language(self, code: FromPath[str], next: FromQuery[str | None] = None) -> Redirect:
         """Remember the chosen language in a cookie (a preference, not account state) and go back."""
         target = safe_next(next)
         if code not in i18n.LANGUAGES:

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 from litestar.response import Template
 
 from servicerw.core import i18n
@@ -14,10 +17,10 @@ class SearchController(Controller):
     @get("/", name="search")
     async def search(
         self,
-        search: SearchService,
-        q: str = Parameter(default="", max_length=MAX_QUERY_LENGTH),
-        category: str = Parameter(default="", max_length=80),
-        page: int = Parameter(default=1, ge=1, le=500),
+        search: NamedDependency[SearchService],
+        q: Annotated[str, QueryParameter(max_length=MAX_QUERY_LENGTH)] = "",
+        category: Annotated[str, QueryParameter(max_length=80)] = "",
+        page: Annotated[int, QueryParameter(ge=1, le=500)] = 1,
     ) -> Template:
         result = await search.search(q.strip(), i18n.current_language(), category=category, page=page)
         return Template("search/page.html", context={"q": q, "category": category, "result": result})
