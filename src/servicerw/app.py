@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from contextlib import asynccontextmanager
 from typing import Any
 
 os.environ.setdefault("PICCOLO_CONF", "servicerw.piccolo_conf")
 
+import structlog  # noqa: E402
 from jinja2 import Environment  # noqa: E402
 from litestar import Litestar  # noqa: E402
 from litestar.config.allowed_hosts import AllowedHostsConfig  # noqa: E402
@@ -21,10 +23,12 @@ from litestar.plugins.structlog import StructlogConfig, StructlogPlugin  # noqa:
 from litestar.stores.registry import StoreRegistry  # noqa: E402
 from litestar.template.config import TemplateConfig  # noqa: E402
 
+from servicerw.analytics.services import AnalyticsWriter  # noqa: E402
 from servicerw.businesses.controllers import BusinessController  # noqa: E402
 from servicerw.businesses.services import BusinessService  # noqa: E402
-from servicerw.catalog.services import CategoryService  # noqa: E402
+from servicerw.catalog.services import CatalogService  # noqa: E402
 from servicerw.core import db, i18n  # noqa: E402
+from servicerw.core.cache import Cache  # noqa: E402
 from servicerw.core.errors import http_error, not_found, server_error  # noqa: E402
 from servicerw.core.health import healthz, readyz  # noqa: E402
 from servicerw.core.security import make_before_send, timing_middleware  # noqa: E402
@@ -36,6 +40,8 @@ from servicerw.home.controllers import HomeController  # noqa: E402
 from servicerw.search.controllers import SearchController  # noqa: E402
 from servicerw.search.services import SearchService  # noqa: E402
 from servicerw.settings import ROOT_DIR, Settings, get_settings  # noqa: E402
+
+log = structlog.get_logger(__name__)
 
 
 def _configure_jinja(engine: JinjaTemplateEngine, static_files: StaticFiles) -> None:
@@ -55,23 +61,45 @@ def _configure_jinja(engine: JinjaTemplateEngine, static_files: StaticFiles) -> 
     env.lstrip_blocks = True
 
 
+async def refresh_search_words(search: SearchService, every: float = 600.0) -> None:
+    """Keep the typo-correction word list fresh; one worker at a time (advisory lock)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            async with db.engine().pool.acquire() as conn:
+                if await conn.fetchval("SELECT pg_try_advisory_lock(77001)"):
+                    try:
+                        await conn.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY search_words")
+                    finally:
+                        await conn.execute("SELECT pg_advisory_unlock(77001)")
+        except Exception as error:  # noqa: BLE001 - a failed refresh only means slightly stale corrections
+            log.warning("search_words_refresh_failed", error=repr(error))
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     static_files = StaticFiles()
     store = build_store(settings.valkey)
     storage = build_storage(settings.storage)
-    businesses = BusinessService(storage)
-    categories = CategoryService()
-    search = SearchService(businesses)
+    cache = Cache(store.with_namespace("cache"))
+    businesses = BusinessService(storage, cache)
+    catalog = CatalogService(cache)
+    search = SearchService(businesses, catalog, cache)
+    analytics = AnalyticsWriter()
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
         await db.start_pool(settings.database)
         if isinstance(storage, LocalStorage):
             await storage.ping()
+        await catalog.ensure_loaded()
+        analytics.start()
+        refresher = asyncio.create_task(refresh_search_words(search), name="search-words")
         try:
             yield
         finally:
+            refresher.cancel()
+            await analytics.stop()
             await db.close_pool()
             await store.close()
 
@@ -107,8 +135,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         dependencies={
             "businesses": Provide(lambda: businesses, sync_to_thread=False, use_cache=True),
-            "categories": Provide(lambda: categories, sync_to_thread=False, use_cache=True),
+            "catalog": Provide(lambda: catalog, sync_to_thread=False, use_cache=True),
             "search": Provide(lambda: search, sync_to_thread=False, use_cache=True),
+            "analytics": Provide(lambda: analytics, sync_to_thread=False, use_cache=True),
+            "cache": Provide(lambda: cache, sync_to_thread=False, use_cache=True),
         },
         template_config=template_config,
         plugins=[
@@ -143,6 +173,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=None,
     )
     app.state.static_files = static_files
+    app.state.cache = cache
+    app.state.analytics = analytics
+    app.state.search = search
     app.state.store = store
     app.state.storage = storage
     app.state.valkey_configured = bool(settings.valkey.url)

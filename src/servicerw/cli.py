@@ -81,7 +81,19 @@ def seed(args: argparse.Namespace) -> None:
             random_seed=args.random_seed,
         )
     )
-    print(f"seeded in {time.perf_counter() - started:.1f} s: " + ", ".join(f"{k}={v:,}" for k, v in counts.items()))
+    asyncio.run(_refresh_search_words(settings.database.url))
+    elapsed = time.perf_counter() - started
+    print(f"seeded in {elapsed:.1f} s: " + ", ".join(f"{k}={v:,}" for k, v in counts.items()))
+
+
+async def _refresh_search_words(dsn: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        await conn.execute("REFRESH MATERIALIZED VIEW search_words")
+    finally:
+        await conn.close()
 
 
 # --- serve ---------------------------------------------------------------------------------------

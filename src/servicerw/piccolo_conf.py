@@ -21,5 +21,6 @@ APP_REGISTRY = AppRegistry(
         "servicerw.inquiries.piccolo_app",
         "servicerw.reviews.piccolo_app",
         "servicerw.analytics.piccolo_app",
+        "servicerw.search.piccolo_app",
     ]
 )

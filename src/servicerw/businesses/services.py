@@ -7,6 +7,8 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from servicerw.businesses.tables import Business
+from servicerw.core import db
+from servicerw.core.cache import PROFILE_TTL, Cache
 from servicerw.core.i18n import pick
 from servicerw.core.storage import IMAGE_WIDTHS, Storage, variant_key
 
@@ -59,11 +61,13 @@ def opening_state(hours: dict, now: datetime | None = None) -> bool:
 
 
 class BusinessService:
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, cache: Cache) -> None:
         self.storage = storage
+        self.cache = cache
 
     def card(self, row: dict, lang: str) -> dict:
         return {
+            "id": row["id"],
             "name": row["business_name"],
             "slug": row["slug"],
             "rating": float(row["average_rating"] or 0),
@@ -75,6 +79,23 @@ class BusinessService:
             "district": row["district"],
             "picture": picture(self.storage, row["cover_key"], row["business_name"]),
         }
+
+    async def cards(self, ids: list[int], lang: str) -> list[dict]:
+        """Result cards for these businesses, in the given order (public ones only)."""
+        if not ids:
+            return []
+        rows = await db.fetch(
+            f"""SELECT {CARD_COLUMNS}
+                FROM businesses b
+                JOIN categories c ON c.id = b.category_id
+                JOIN locations l ON l.id = b.location_id
+                LEFT JOIN locations d ON d.id = l.district_id
+                {COVER_JOIN}
+                WHERE b.id = ANY($1::int[]) AND b.status = 'approved' AND b.is_active""",
+            ids,
+        )
+        by_id = {row["id"]: self.card(row, lang) for row in rows}
+        return [by_id[i] for i in ids if i in by_id]
 
     async def featured(self, lang: str, limit: int = 8) -> list[dict]:
         rows = await Business.raw(
@@ -92,6 +113,19 @@ class BusinessService:
         return [self.card(row, lang) for row in rows]
 
     async def profile(self, slug: str, lang: str) -> dict | None:
+        """The public profile (cached 1 h; `Cache.invalidate_business` drops it on change)."""
+        key = self.cache.profile_key(slug, lang)
+        business = await self.cache.get(key)
+        if business is None:
+            business = await self._load_profile(slug, lang)
+            if business is None:
+                return None
+            await self.cache.set(key, business, PROFILE_TTL)
+        hours = dict(business["hours"])
+        business["open_now"] = opening_state(hours) if business["has_hours"] else None
+        return business
+
+    async def _load_profile(self, slug: str, lang: str) -> dict | None:
         rows = await Business.raw(
             """SELECT b.id, b.business_name, b.slug, b.description_en, b.description_rw, b.description_fr,
                       b.is_verified, b.phone, b.whatsapp_number, b.email, b.website, b.address,
@@ -153,7 +187,6 @@ class BusinessService:
             "province_slug": row["province_slug"],
             "hours": [(day, hours.get(day) or []) for day in DAYS],
             "has_hours": bool(hours),
-            "open_now": opening_state(hours) if hours else None,
             "services": [
                 {
                     "name": pick(lang, s.get("name_en"), s.get("name_rw"), s.get("name_fr")),

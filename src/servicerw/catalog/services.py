@@ -1,29 +1,142 @@
-"""Categories and places: read-only reference data."""
+"""Categories and places: reference data kept in memory (reloaded every 24 h), and business counts
+per category and place (cached 15 min)."""
 
 from __future__ import annotations
 
-from servicerw.catalog.tables import Category
+import time
+from dataclasses import dataclass, field
+
+from servicerw.core import db
+from servicerw.core.cache import REFERENCE_TTL, SEARCH_TTL, Cache
 from servicerw.core.i18n import pick
 
 
-class CategoryService:
-    async def tree(self, lang: str) -> list[dict]:
-        """Top categories with their sub-categories, names in `lang`, in display order."""
-        rows = await Category.raw(
+@dataclass
+class Category:
+    id: int
+    parent_id: int | None
+    slug: str
+    icon: str
+    names: dict[str, str]
+    children: list[Category] = field(default_factory=list)
+
+    def name(self, lang: str) -> str:
+        return pick(lang, self.names["en"], self.names["rw"], self.names["fr"])
+
+
+@dataclass
+class Place:
+    id: int
+    parent_id: int | None
+    level: str
+    slug: str
+    name: str
+    province_id: int | None
+    district_id: int | None
+    sector_id: int | None
+    latitude: float | None
+    longitude: float | None
+    children: list[Place] = field(default_factory=list)
+
+
+class CatalogService:
+    """Categories and places (province, district, sector) by id and slug. Cells are not browsable."""
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+        self.loaded_at = 0.0
+        self.categories: dict[int, Category] = {}
+        self.category_slugs: dict[str, Category] = {}
+        self.places: dict[int, Place] = {}
+        self.place_slugs: dict[str, Place] = {}
+
+    async def ensure_loaded(self) -> None:
+        if time.monotonic() - self.loaded_at < REFERENCE_TTL and self.categories:
+            return
+        categories: dict[int, Category] = {}
+        for row in await db.fetch(
             "SELECT id, parent_id, slug, icon, name_en, name_rw, name_fr FROM categories "
             "ORDER BY parent_id NULLS FIRST, sort_order"
-        )
-        tops: dict[int, dict] = {}
-        for row in rows:
-            item = {
-                "id": row["id"],
-                "slug": row["slug"],
-                "icon": row["icon"],
-                "name": pick(lang, row["name_en"], row["name_rw"], row["name_fr"]),
-                "children": [],
+        ):
+            categories[row["id"]] = Category(
+                row["id"],
+                row["parent_id"],
+                row["slug"],
+                row["icon"],
+                {"en": row["name_en"], "rw": row["name_rw"], "fr": row["name_fr"]},
+            )
+        for cat in categories.values():
+            if cat.parent_id in categories:
+                categories[cat.parent_id].children.append(cat)
+        places: dict[int, Place] = {}
+        for row in await db.fetch(
+            "SELECT id, parent_id, level, slug, name, province_id, district_id, sector_id, latitude, longitude "
+            "FROM locations WHERE level <> 'cell' ORDER BY name"
+        ):
+            places[row["id"]] = Place(**dict(row))
+        for place in places.values():
+            if place.parent_id in places:
+                places[place.parent_id].children.append(place)
+        self.categories, self.places = categories, places
+        self.category_slugs = {c.slug: c for c in categories.values()}
+        self.place_slugs = {p.slug: p for p in places.values()}
+        self.loaded_at = time.monotonic()
+
+    def top_categories(self) -> list[Category]:
+        return [c for c in self.categories.values() if c.parent_id is None]
+
+    def provinces(self) -> list[Place]:
+        return [p for p in self.places.values() if p.level == "province"]
+
+    def districts(self) -> list[Place]:
+        return sorted((p for p in self.places.values() if p.level == "district"), key=lambda p: p.name)
+
+    def category_ids(self, slug: str) -> list[int] | None:
+        """The category and, for a top category, all its sub-categories; None if unknown."""
+        category = self.category_slugs.get(slug)
+        if category is None:
+            return None
+        return [category.id, *(c.id for c in category.children)]
+
+    async def tree(self, lang: str) -> list[dict]:
+        """Top categories with their sub-categories, names in `lang`, in display order."""
+        await self.ensure_loaded()
+        return [
+            {
+                "slug": top.slug,
+                "icon": top.icon,
+                "name": top.name(lang),
+                "children": [{"slug": c.slug, "name": c.name(lang)} for c in top.children],
             }
-            if row["parent_id"] is None:
-                tops[row["id"]] = item
-            elif row["parent_id"] in tops:
-                tops[row["parent_id"]]["children"].append(item)
-        return list(tops.values())
+            for top in self.top_categories()
+        ]
+
+    async def counts(self) -> dict[str, dict[str, int]]:
+        """Public businesses per category (own + sub-categories) and per place (all levels), cached."""
+
+        async def load() -> dict[str, dict[str, int]]:
+            by_category: dict[str, int] = {}
+            for row in await db.fetch(
+                """SELECT category_id, count(*) AS n FROM businesses
+                   WHERE status = 'approved' AND is_active GROUP BY category_id"""
+            ):
+                category = self.categories.get(row["category_id"])
+                while category is not None:
+                    by_category[str(category.id)] = by_category.get(str(category.id), 0) + row["n"]
+                    category = self.categories.get(category.parent_id) if category.parent_id else None
+            by_place: dict[str, int] = {}
+            for row in await db.fetch(
+                """SELECT l.province_id, l.district_id, l.sector_id, count(*) AS n
+                   FROM businesses b JOIN locations l ON l.id = b.location_id
+                   WHERE b.status = 'approved' AND b.is_active
+                   GROUP BY 1, 2, 3"""
+            ):
+                for key in ("province_id", "district_id", "sector_id"):
+                    if row[key] is not None:
+                        by_place[str(row[key])] = by_place.get(str(row[key]), 0) + row["n"]
+            return {"category": by_category, "place": by_place}
+
+        await self.ensure_loaded()
+        version = await self.cache.version("search")
+        value, _hit = await self.cache.get_or_load(f"counts:{version}", SEARCH_TTL, load)
+        return value

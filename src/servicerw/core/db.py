@@ -50,3 +50,30 @@ async def ping(limit_seconds: float = 2.0) -> bool:
                 return await conn.fetchval("SELECT 1") == 1
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
         return False
+
+
+_RETRYABLE = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError, OSError)
+
+
+async def fetch(sql: str, *args) -> list[asyncpg.Record]:
+    """A read-only query on the pool, retried once when the connection dropped (e.g. a Postgres restart
+    leaves dead connections in the pool: the first use fails, the retry gets a fresh one)."""
+    pool = engine().pool
+    for attempt in (1, 2):
+        try:
+            async with pool.acquire() as conn:
+                return await conn.fetch(sql, *args)
+        except _RETRYABLE:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def fetchrow(sql: str, *args) -> asyncpg.Record | None:
+    rows = await fetch(sql, *args)
+    return rows[0] if rows else None
+
+
+async def execute(sql: str, *args) -> str:
+    async with engine().pool.acquire() as conn:
+        return await conn.execute(sql, *args)

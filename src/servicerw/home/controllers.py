@@ -6,7 +6,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from servicerw.businesses.services import BusinessService
-from servicerw.catalog.services import CategoryService
+from servicerw.catalog.services import CatalogService
 from servicerw.core import i18n
 from servicerw.core.web import language_cookie
 
@@ -23,13 +23,14 @@ class HomeController(Controller):
 
     @get("/", name="home")
     async def home(
-        self, businesses: NamedDependency[BusinessService], categories: NamedDependency[CategoryService]
+        self, businesses: NamedDependency[BusinessService], catalog: NamedDependency[CatalogService]
     ) -> Template:
         lang = i18n.current_language()
         return Template(
             "home/page.html",
             context={
-                "categories": await categories.tree(lang),
+                "categories": await catalog.tree(lang),
+                "provinces": catalog.provinces(),
                 "featured": await businesses.featured(lang),
             },
         )

@@ -1,26 +1,254 @@
+"""Search, suggestions and browse pages. Full pages include the results fragment that htmx requests
+get alone, so one template serves both; responses vary on HX-Request."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, QueryParameter
+from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
+from servicerw.analytics.services import AnalyticsWriter
+from servicerw.catalog.services import CatalogService
 from servicerw.core import i18n
-from servicerw.search.services import MAX_QUERY_LENGTH, SearchService
+from servicerw.search.services import (
+    DEFAULT_RADIUS_KM,
+    MAX_PAGE,
+    MAX_QUERY_LENGTH,
+    MAX_RADIUS_KM,
+    SORTS,
+    SearchParams,
+    SearchResult,
+    SearchService,
+)
+
+Slug = Annotated[str, QueryParameter(max_length=160)]
+VARY = {"vary": "HX-Request"}
+
+
+def _flag(value: str) -> bool:
+    if value.lower() in ("", "0", "false", "off", "no"):
+        return False
+    if value.lower() in ("1", "true", "on", "yes"):
+        return True
+    raise ValidationException(f"invalid yes/no value: {value[:20]!r}")
+
+
+def _near(value: str) -> tuple[float, float] | None:
+    if not value:
+        return None
+    try:
+        lat_s, lng_s = value.split(",", 1)
+        lat, lng = float(lat_s), float(lng_s)
+    except ValueError as error:
+        raise ValidationException("near must be 'latitude,longitude'") from error
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        raise ValidationException("near is outside the map")
+    return (lat, lng)
+
+
+def build_params(
+    q: str,
+    category: str,
+    province: str,
+    district: str,
+    sector: str,
+    min_rating: float,
+    verified: str,
+    open_now: str,
+    near: str,
+    radius_km: float,
+    sort: str,
+    page: int,
+) -> SearchParams:
+    where = _near(near)
+    if sort not in SORTS:
+        raise ValidationException(f"sort must be one of {', '.join(SORTS)}")
+    return SearchParams(
+        q=q.strip(),
+        category=category,
+        province=province,
+        district=district,
+        sector=sector,
+        min_rating=min_rating,
+        verified=_flag(verified),
+        open_now=_flag(open_now),
+        near=where,
+        radius_km=radius_km,
+        sort=sort if (sort != "distance" or where) else "relevance",
+        page=page,
+    )
+
+
+def wants_fragment(request: HTMXRequest) -> bool:
+    """htmx asked for a part of the page (not a Back/Forward history restore, which needs the whole page)."""
+    return bool(request.htmx) and not request.htmx.history_restore_request and not request.htmx.boosted
+
+
+def record(analytics: AnalyticsWriter, result: SearchResult, lang: str, source: str) -> None:
+    params = result.params
+    analytics.search(
+        query=params.q,
+        corrected=result.corrected,
+        filters=params.active_filters(),
+        result_count=result.total,
+        latency_ms=round(result.latency_ms, 2),
+        language=lang,
+        page=params.page,
+        source=source,
+    )
+    analytics.impressions([item["id"] for item in result.items], source, params.q)
 
 
 class SearchController(Controller):
-    path = "/search"
+    path = "/"
+    request_class = HTMXRequest
 
-    @get("/", name="search")
+    @get("/search", name="search")
     async def search(
+        self,
+        request: HTMXRequest,
+        search: NamedDependency[SearchService],
+        catalog: NamedDependency[CatalogService],
+        analytics: NamedDependency[AnalyticsWriter],
+        q: Annotated[str, QueryParameter(max_length=MAX_QUERY_LENGTH)] = "",
+        category: Slug = "",
+        province: Slug = "",
+        district: Slug = "",
+        sector: Slug = "",
+        min_rating: Annotated[float, QueryParameter(ge=0, le=5)] = 0.0,
+        verified: Annotated[str, QueryParameter(max_length=5)] = "",
+        open_now: Annotated[str, QueryParameter(max_length=5)] = "",
+        near: Annotated[str, QueryParameter(max_length=60)] = "",
+        radius_km: Annotated[float, QueryParameter(ge=0.5, le=MAX_RADIUS_KM)] = DEFAULT_RADIUS_KM,
+        sort: Annotated[str, QueryParameter(max_length=12)] = "relevance",
+        page: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 1,
+    ) -> Template:
+        params = build_params(
+            q, category, province, district, sector, min_rating, verified, open_now, near, radius_km, sort, page
+        )
+        lang = i18n.current_language()
+        result = await search.search(params, lang)
+        record(analytics, result, lang, "search")
+        context = {"result": result, "params": params, "form": await form_context(catalog, lang)}
+        if wants_fragment(request):
+            return Template("search/_results.html", context=context, headers=VARY)
+        return Template("search/page.html", context=context, headers=VARY)
+
+    @get("/search/suggest", name="suggest")
+    async def suggest(
         self,
         search: NamedDependency[SearchService],
         q: Annotated[str, QueryParameter(max_length=MAX_QUERY_LENGTH)] = "",
-        category: Annotated[str, QueryParameter(max_length=80)] = "",
-        page: Annotated[int, QueryParameter(ge=1, le=500)] = 1,
     ) -> Template:
-        result = await search.search(q.strip(), i18n.current_language(), category=category, page=page)
-        return Template("search/page.html", context={"q": q, "category": category, "result": result})
+        items = await search.suggest(q, i18n.current_language())
+        return Template(
+            "search/_suggestions.html",
+            context={"items": items, "q": q},
+            headers={"cache-control": "public, max-age=60"},
+        )
+
+    @get("/c/{slug:str}", name="category")
+    async def category(
+        self,
+        request: HTMXRequest,
+        slug: FromPath[str],
+        search: NamedDependency[SearchService],
+        catalog: NamedDependency[CatalogService],
+        analytics: NamedDependency[AnalyticsWriter],
+        page: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 1,
+    ) -> Template:
+        await catalog.ensure_loaded()
+        category = catalog.category_slugs.get(slug)
+        if category is None:
+            raise NotFoundException()
+        lang = i18n.current_language()
+        params = SearchParams(category=slug, page=page, sort="rating")
+        result = await search.search(params, lang)
+        record(analytics, result, lang, "category")
+        counts = (await catalog.counts())["category"]
+        parent = catalog.categories.get(category.parent_id) if category.parent_id else None
+        context = {
+            "result": result,
+            "params": params,
+            "form": await form_context(catalog, lang),
+            "title": category.name(lang),
+            "icon": category.icon,
+            "parent": {"slug": parent.slug, "name": parent.name(lang)} if parent else None,
+            "children": [
+                {"url": f"/c/{c.slug}", "name": c.name(lang), "count": counts.get(str(c.id), 0)}
+                for c in category.children
+            ],
+            "count": counts.get(str(category.id), 0),
+            "kind": "category",
+        }
+        if wants_fragment(request):
+            return Template("search/_results.html", context=context, headers=VARY)
+        return Template("search/browse.html", context=context, headers=VARY)
+
+    @get("/p/{slug:str}", name="place")
+    async def place(
+        self,
+        request: HTMXRequest,
+        slug: FromPath[str],
+        search: NamedDependency[SearchService],
+        catalog: NamedDependency[CatalogService],
+        analytics: NamedDependency[AnalyticsWriter],
+        page: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 1,
+    ) -> Template:
+        await catalog.ensure_loaded()
+        place = catalog.place_slugs.get(slug)
+        if place is None:
+            raise NotFoundException()
+        lang = i18n.current_language()
+        params = SearchParams(page=page, sort="rating", **{place.level: slug})
+        result = await search.search(params, lang)
+        record(analytics, result, lang, "place")
+        counts = (await catalog.counts())["place"]
+        parents = []
+        for parent_id in (place.province_id, place.district_id):
+            parent = catalog.places.get(parent_id) if parent_id and parent_id != place.id else None
+            if parent:
+                parents.append({"slug": parent.slug, "name": parent.name})
+        context = {
+            "result": result,
+            "params": params,
+            "form": await form_context(catalog, lang),
+            "title": place.name,
+            "icon": "",
+            "parents": parents,
+            "children": [
+                {"url": f"/p/{c.slug}", "name": c.name, "count": counts.get(str(c.id), 0)}
+                for c in sorted(place.children, key=lambda c: c.name)
+            ],
+            "count": counts.get(str(place.id), 0),
+            "kind": "place",
+        }
+        if wants_fragment(request):
+            return Template("search/_results.html", context=context, headers=VARY)
+        return Template("search/browse.html", context=context, headers=VARY)
+
+
+async def form_context(catalog: CatalogService, lang: str) -> dict:
+    """Choices for the filter form: categories (grouped) and districts."""
+    await catalog.ensure_loaded()
+    return {
+        "categories": [
+            {
+                "name": top.name(lang),
+                "slug": top.slug,
+                "children": [{"slug": c.slug, "name": c.name(lang)} for c in top.children],
+            }
+            for top in catalog.top_categories()
+        ],
+        "districts": [{"slug": d.slug, "name": d.name} for d in catalog.districts()],
+        "sorts": SORTS,
+    }
+
+
+def current_path(request: Request) -> str:
+    return request.url.path

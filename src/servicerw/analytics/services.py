@@ -1,0 +1,135 @@
+"""Analytics events and the search log, written in batches off the request path.
+
+Requests only append to an in-process buffer; a background task flushes it every second (or sooner when
+it fills) with PostgreSQL COPY. The buffer is bounded: under a flood or a database outage, events are
+dropped (and counted) rather than slowing pages down or exhausting memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import suppress
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from servicerw.core import db
+
+log = structlog.get_logger(__name__)
+KIGALI = ZoneInfo("Africa/Kigali")
+
+EVENT_COLUMNS = ("business_id", "date", "event_type", "source", "metadata", "created_at")
+SEARCH_COLUMNS = (
+    "created_at",
+    "query",
+    "corrected_query",
+    "filters",
+    "result_count",
+    "latency_ms",
+    "zero_results",
+    "language",
+    "page",
+    "source",
+)
+
+
+class AnalyticsWriter:
+    def __init__(self, max_buffer: int = 50_000, flush_every: float = 1.0, batch: int = 5_000) -> None:
+        self.events: list[tuple] = []
+        self.searches: list[tuple] = []
+        self.max_buffer = max_buffer
+        self.flush_every = flush_every
+        self.batch = batch
+        self.dropped = 0
+        self._task: asyncio.Task | None = None
+        self._wake = asyncio.Event()
+
+    # --- recording (never awaits, never raises) --------------------------------------------------
+
+    def event(self, business_id: int, event_type: str, source: str = "", metadata: dict | None = None) -> None:
+        if len(self.events) >= self.max_buffer:
+            self.dropped += 1
+            return
+        now = datetime.now(UTC)
+        day = now.astimezone(KIGALI).date()  # days are counted in Rwanda's time
+        self.events.append((business_id, day, event_type, source, json.dumps(metadata or {}), now))
+        if len(self.events) >= self.batch:
+            self._wake.set()
+
+    def impressions(self, business_ids: list[int], source: str, query: str = "") -> None:
+        for position, business_id in enumerate(business_ids, start=1):
+            self.event(business_id, "search_impression", source, {"q": query[:100], "pos": position})
+
+    def search(
+        self,
+        *,
+        query: str,
+        corrected: str,
+        filters: dict,
+        result_count: int,
+        latency_ms: float,
+        language: str,
+        page: int,
+        source: str,
+    ) -> None:
+        if len(self.searches) >= self.max_buffer:
+            self.dropped += 1
+            return
+        self.searches.append(
+            (
+                datetime.now(UTC),
+                query[:200],
+                corrected[:200],
+                json.dumps(filters, default=str),
+                result_count,
+                latency_ms,
+                result_count == 0,
+                language,
+                page,
+                source,
+            )
+        )
+
+    # --- flushing ---------------------------------------------------------------------------------
+
+    async def flush(self) -> int:
+        events, self.events = self.events, []
+        searches, self.searches = self.searches, []
+        if not events and not searches:
+            return 0
+        try:
+            async with db.engine().pool.acquire() as conn:
+                async with conn.transaction():
+                    if events:
+                        await conn.copy_records_to_table("business_analytics", records=events, columns=EVENT_COLUMNS)
+                    if searches:
+                        await conn.copy_records_to_table("search_queries", records=searches, columns=SEARCH_COLUMNS)
+        except Exception as error:  # noqa: BLE001 - analytics must never break the site
+            self.dropped += len(events) + len(searches)
+            log.warning("analytics_flush_failed", error=repr(error), dropped=len(events) + len(searches))
+            return 0
+        return len(events) + len(searches)
+
+    async def _loop(self) -> None:
+        while True:
+            with suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.flush_every)
+            self._wake.clear()
+            await self.flush()
+
+    def start(self) -> None:
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._loop(), name="analytics-writer")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
+
+
+def today() -> date:
+    return datetime.now(KIGALI).date()
