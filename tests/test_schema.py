@@ -103,33 +103,45 @@ async def test_search_vector_is_weighted_and_covers_three_languages_and_places(d
     assert "'amatiyo'" in vector  # Kinyarwanda description
 
 
-async def test_indexes_serve_the_plans_queries(db):
-    """With sequential scans discouraged, each hot query can use its named index."""
-    await make_business(db, is_featured=True)
+PLAN_QUERIES = {
+    "idx_businesses_featured_active": "SELECT id FROM businesses WHERE status = 'approved' AND is_active "
+    "AND is_featured ORDER BY created_at DESC LIMIT 8",
+    "idx_businesses_location_category": "SELECT id FROM businesses WHERE status = 'approved' "
+    "AND location_id = 5 AND category_id = 3",
+    "idx_businesses_search_vector": "SELECT id FROM businesses WHERE status = 'approved' AND is_active "
+    "AND search_vector @@ to_tsquery('simple', 'plumb:*')",
+    "idx_businesses_name_trgm": "SELECT id FROM businesses WHERE status = 'approved' AND is_active "
+    "AND servicerw_unaccent(business_name) % 'Urumuri'",
+    "idx_customer_inquiries_business_status": "SELECT id FROM customer_inquiries WHERE business_id = 1 "
+    "AND status = 'new' ORDER BY created_at DESC",
+    "idx_reviews_business_rating": "SELECT rating, count(*) FROM reviews WHERE business_id = 1 "
+    "AND status = 'approved' GROUP BY rating",
+    "idx_business_analytics_aggregation": "SELECT event_type, count(*) FROM business_analytics "
+    "WHERE business_id = 1 AND date >= current_date - 30 GROUP BY event_type",
+}
+
+
+async def test_indexes_serve_the_plans_queries(db, clean_db):
+    """Each hot query of the plan can be answered by its named index. At test scale the planner may
+    prefer another partial index with the same predicate, so the others are dropped inside a
+    transaction that is rolled back (the full-volume plans are in README, from bench/explain.py)."""
+    from servicerw.seed.generator import seed
+
+    await seed(clean_db, businesses=300, random_seed=3, progress=lambda _m: None)
     await db.execute("ANALYZE")
-    await db.execute("SET enable_seqscan = off")
-    plans = {
-        "idx_businesses_featured_active": "SELECT id FROM businesses WHERE status = 'approved' AND is_active "
-        "AND is_featured ORDER BY created_at DESC LIMIT 8",
-        "idx_businesses_location_category": "SELECT id FROM businesses WHERE status = 'approved' "
-        "AND location_id = 5 AND category_id = 3",
-        "idx_businesses_search_vector": "SELECT id FROM businesses WHERE search_vector @@ "
-        "to_tsquery('simple', 'plumb:*')",
-        "idx_customer_inquiries_business_status": "SELECT id FROM customer_inquiries WHERE business_id = 1 "
-        "AND status = 'new' ORDER BY created_at DESC",
-        "idx_reviews_business_rating": "SELECT rating, count(*) FROM reviews WHERE business_id = 1 "
-        "AND status = 'approved' GROUP BY rating",
-        "idx_business_analytics_aggregation": "SELECT event_type, count(*) FROM business_analytics "
-        "WHERE business_id = 1 AND date >= current_date - 30 "
-        "GROUP BY event_type",
-    }
-    for index, query in plans.items():
-        plan = "\n".join(r[0] for r in await db.fetch("EXPLAIN " + query))
-        assert index in plan or index.replace("idx_business_analytics_aggregation", "business_analytics_") in plan, (
-            index,
-            plan,
-        )
-    await db.execute("RESET enable_seqscan")
+    for index, query in PLAN_QUERIES.items():
+        tx = db.transaction()
+        await tx.start()
+        try:
+            await db.execute("SET LOCAL enable_seqscan = off")
+            for other in PLAN_QUERIES:
+                if other != index and other.startswith("idx_businesses") and index.startswith("idx_businesses"):
+                    await db.execute(f"DROP INDEX {other}")
+            plan = "\n".join(r[0] for r in await db.fetch("EXPLAIN " + query))
+        finally:
+            await tx.rollback()
+        expected = "business_analytics_" if index == "idx_business_analytics_aggregation" else index
+        assert expected in plan, (index, plan)
 
 
 @pytest.mark.parametrize("status", ["deleted", "APPROVED"])

@@ -1,4 +1,5 @@
-"""Business search vector (weighted, three languages, unaccented) kept by a trigger, integrity checks."""
+"""Business search vectors kept by a trigger: the full weighted vector (name, category, place, three
+descriptions; unaccented) for matching, and a small title vector for ranking. Integrity checks."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
@@ -28,6 +29,13 @@ BEGIN
       LEFT JOIN locations d ON d.id = l.district_id AND d.id <> l.id
       LEFT JOIN locations pr ON pr.id = l.province_id AND pr.id <> l.id
      WHERE l.id = NEW.location_id;
+    -- A small vector of the "title" fields only, for ranking without reading (detoasting) the large one.
+    NEW.search_title :=
+        setweight(to_tsvector('simple', servicerw_unaccent(coalesce(NEW.business_name, ''))), 'A') ||
+        setweight(to_tsvector('english', coalesce(NEW.business_name, '')), 'A') ||
+        setweight(to_tsvector('simple', servicerw_unaccent(coalesce(category_text, ''))), 'B') ||
+        setweight(to_tsvector('english', coalesce(category_text, '')), 'B') ||
+        setweight(to_tsvector('simple', servicerw_unaccent(coalesce(place_text, ''))), 'C');
     NEW.search_vector :=
         setweight(to_tsvector('simple', servicerw_unaccent(coalesce(NEW.business_name, ''))), 'A') ||
         setweight(to_tsvector('english', coalesce(NEW.business_name, '')), 'A') ||
@@ -49,6 +57,7 @@ async def forwards():
     async def add():
         await run_statements(
             "ALTER TABLE businesses ADD COLUMN IF NOT EXISTS search_vector tsvector",
+            "ALTER TABLE businesses ADD COLUMN IF NOT EXISTS search_title tsvector",
             TRIGGER_FUNCTION,
             """CREATE TRIGGER businesses_search_vector_trigger
                BEFORE INSERT OR UPDATE OF business_name, description_en, description_rw, description_fr,
@@ -69,6 +78,7 @@ async def forwards():
             "ALTER TABLE businesses DROP CONSTRAINT IF EXISTS businesses_status_check",
             "DROP TRIGGER IF EXISTS businesses_search_vector_trigger ON businesses",
             "DROP FUNCTION IF EXISTS businesses_search_vector_update()",
+            "ALTER TABLE businesses DROP COLUMN IF EXISTS search_title",
             "ALTER TABLE businesses DROP COLUMN IF EXISTS search_vector",
         )
 

@@ -13,14 +13,16 @@ VERSION = "1.38.0"
 DESCRIPTION = "business indexes (concurrently)"
 
 INDEXES = {
-    "idx_businesses_search_vector": "ON businesses USING gin (search_vector)",
+    # Partial: only public businesses are ever searched, and the planner then needs no other index.
+    "idx_businesses_search_vector": "ON businesses USING gin (search_vector) WHERE status = 'approved' AND is_active",
     "idx_businesses_location_category": "ON businesses (location_id, category_id) WHERE status = 'approved'",
     "idx_businesses_featured_active": (
         "ON businesses (is_featured, created_at) WHERE status = 'approved' AND is_active"
     ),
     # Typo tolerance: trigram similarity on the unaccented name.
-    "idx_businesses_name_trgm": "ON businesses USING gin (servicerw_unaccent(business_name) gin_trgm_ops)",
-    "idx_businesses_category": "ON businesses (category_id) WHERE status = 'approved' AND is_active",
+    "idx_businesses_name_trgm": (
+        "ON businesses USING gin (servicerw_unaccent(business_name) gin_trgm_ops) WHERE status = 'approved' AND is_active"
+    ),
     "idx_businesses_owner": "ON businesses (owner_id)",
 }
 

@@ -57,6 +57,15 @@ class DatabaseSettings:
             "max_queries": self.max_queries,
             "timeout": self.connect_timeout,
             "command_timeout": self.command_timeout,
+            # Short OLTP queries: JIT compilation and parallel workers cost more than they save, and
+            # the working set is in RAM/SSD, so index access is cheap (random_page_cost near seq).
+            # Search SQL is built per request: a generic plan would ignore how selective each filter is.
+            "server_settings": {
+                "jit": "off",
+                "max_parallel_workers_per_gather": "0",
+                "random_page_cost": "1.1",
+                "plan_cache_mode": "force_custom_plan",
+            },
         }
         ssl = self.ssl_context()
         if ssl is not None:

@@ -103,6 +103,15 @@ class AnalyticsWriter:
             async with db.engine().pool.acquire() as conn:
                 async with conn.transaction():
                     if events:
+                        # A business deleted since its event was recorded must not sink the whole batch.
+                        known = {
+                            r["id"]
+                            for r in await conn.fetch(
+                                "SELECT id FROM businesses WHERE id = ANY($1::int[])", list({e[0] for e in events})
+                            )
+                        }
+                        events = [e for e in events if e[0] in known]
+                    if events:
                         await conn.copy_records_to_table("business_analytics", records=events, columns=EVENT_COLUMNS)
                     if searches:
                         await conn.copy_records_to_table("search_queries", records=searches, columns=SEARCH_COLUMNS)

@@ -77,3 +77,18 @@ async def fetchrow(sql: str, *args) -> asyncpg.Record | None:
 async def execute(sql: str, *args) -> str:
     async with engine().pool.acquire() as conn:
         return await conn.execute(sql, *args)
+
+
+async def fetchrow_with_settings(settings: dict[str, str], sql: str, *args) -> asyncpg.Record | None:
+    """One read-only query with planner settings local to its transaction (SET LOCAL)."""
+    pool = engine().pool
+    for attempt in (1, 2):
+        try:
+            async with pool.acquire() as conn, conn.transaction(readonly=True):
+                for name, value in settings.items():
+                    await conn.execute(f"SELECT set_config('{name}', '{value}', true)")
+                return await conn.fetchrow(sql, *args)
+        except _RETRYABLE:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")

@@ -28,8 +28,9 @@ EARTH_KM = 6371.0
 
 
 def words_of(q: str) -> list[str]:
-    """The words of a query: only word characters survive, so SQL and tsquery syntax are harmless."""
-    return [w.lower() for w in _WORD.findall(q[:MAX_QUERY_LENGTH])][:MAX_WORDS]
+    """The words of a query: only word characters survive, so SQL and tsquery syntax are harmless.
+    Single letters are dropped: as a prefix they match nearly everything and mean nothing yet."""
+    return [w.lower() for w in _WORD.findall(q[:MAX_QUERY_LENGTH]) if len(w) > 1][:MAX_WORDS]
 
 
 def tsquery_text(words: list[str]) -> str:
@@ -156,17 +157,16 @@ class SearchService:
         suggestions = sorted(suggestions, key=lambda s: (len(s["label"]), s["label"]))[: limit // 2]
         rows = await db.fetch(
             """SELECT b.business_name, b.slug, l.name AS place
-               FROM businesses b JOIN locations l ON l.id = b.location_id
-               WHERE b.status = 'approved' AND b.is_active
-                 AND b.search_vector @@ (to_tsquery('simple', servicerw_unaccent($1))
-                                         || to_tsquery('english', servicerw_unaccent($1)))
-               ORDER BY (servicerw_unaccent(lower(b.business_name)) LIKE servicerw_unaccent($2) || '%') DESC,
-                        ts_rank_cd('{0.05, 0.1, 0.3, 1.0}', b.search_vector,
-                                   to_tsquery('simple', servicerw_unaccent($1))) DESC,
-                        b.review_count DESC
-               LIMIT $3""",
-            tsquery_text(words),
-            _like_escape(needle),
+               FROM (SELECT s.business_id FROM business_search s
+                     WHERE s.search_vector @@ (to_tsquery('simple', $1) || to_tsquery('english', $1))
+                     ORDER BY (s.name_key LIKE $2 || '%') DESC,
+                              ts_rank('{0.05, 0.1, 0.3, 1.0}', s.search_title, to_tsquery('simple', $1)) DESC,
+                              s.review_count DESC
+                     LIMIT $3) top
+               JOIN businesses b ON b.id = top.business_id
+               JOIN locations l ON l.id = b.location_id""",
+            tsquery_text([plain(w) for w in words]),
+            _like_escape(plain(needle)),
             limit - len(suggestions),
         )
         business = [
@@ -199,38 +199,40 @@ class SearchService:
         return {**found, "corrected": corrected, "suggestions": suggestions}
 
     def _filters(self, params: SearchParams, args: list) -> list[str] | None:
-        """SQL conditions for the filters; None when a filter names something that does not exist."""
+        """SQL conditions on `business_search s` (public businesses only); None when a filter names
+        something that does not exist."""
 
         def arg(value) -> str:
             args.append(value)
             return f"${len(args)}"
 
-        conditions = ["b.status = 'approved'", "b.is_active"]
+        conditions = ["true"]
         if params.category:
-            ids = self.catalog.category_ids(params.category)
-            if ids is None:
+            category = self.catalog.category_slugs.get(params.category)
+            if category is None:
                 return None
-            conditions.append(f"b.category_id = ANY({arg(ids)}::int[])")
+            column = "s.category_id" if category.parent_id else "s.parent_category_id"
+            conditions.append(f"{column} = {arg(category.id)}")
         for level in ("province", "district", "sector"):
             slug = getattr(params, level)
             if slug:
                 place = self.catalog.place_slugs.get(slug)
                 if place is None or place.level != level:
                     return None
-                conditions.append(f"l.{level}_id = {arg(place.id)}")
+                conditions.append(f"s.{level}_id = {arg(place.id)}")
         if params.min_rating:
-            conditions.append(f"b.average_rating >= {arg(params.min_rating)}")
+            conditions.append(f"s.rating >= {arg(params.min_rating)}")
         if params.verified:
-            conditions.append("b.is_verified")
+            conditions.append("s.is_verified")
         if params.open_now:
-            conditions.append(f"b.open_minutes @> {arg(minute_of_week())}::int")
+            conditions.append(f"get_bit(s.open_slots, {arg(minute_of_week() // 15)}) = 1")
         if params.near:
             lat, lng = params.near
             dlat = params.radius_km / 111.2
             dlng = params.radius_km / (111.2 * max(0.1, math.cos(math.radians(lat))))
             conditions.append(
-                f"b.latitude BETWEEN {arg(lat - dlat)} AND {arg(lat + dlat)} "
-                f"AND b.longitude BETWEEN {arg(lng - dlng)} AND {arg(lng + dlng)}"
+                f"s.latitude BETWEEN {arg(lat - dlat)} AND {arg(lat + dlat)} "
+                f"AND s.longitude BETWEEN {arg(lng - dlng)} AND {arg(lng + dlng)}"
             )
         return conditions
 
@@ -244,92 +246,100 @@ class SearchService:
             args.append(value)
             return f"${len(args)}"
 
-        rank = "0::real"
+        rank = "0"
         if words and by_name_similarity:
-            needle = arg(" ".join(words))
-            conditions.append(f"servicerw_unaccent(b.business_name) % servicerw_unaccent({needle})")
-            rank = f"similarity(servicerw_unaccent(b.business_name), servicerw_unaccent({needle}))"
+            needle = arg(plain(" ".join(words)))
+            conditions.append(f"s.name_key % {needle}")
+            rank = f"similarity(s.name_key, {needle})"
         elif words:
-            tsq = arg(tsquery_text(words))
-            query = (
-                f"(to_tsquery('simple', servicerw_unaccent({tsq})) || to_tsquery('english', servicerw_unaccent({tsq})))"
-            )
-            conditions.append(f"b.search_vector @@ {query}")
-            phrase = arg(_like_escape(" ".join(words)))
-            # Full-text rank (name > category > place > description), then an exact or starting name
-            # match, then small nudges for verified, well-rated and featured businesses.
+            tsq = arg(tsquery_text([plain(w) for w in words]))
+            query = f"(to_tsquery('simple', {tsq}) || to_tsquery('english', {tsq}))"
+            conditions.append(f"s.search_vector @@ {query}")
+            phrase = arg(_like_escape(plain(" ".join(words))))
+            # Ranked on the small title vector (name, category, place): reading the large vector of every
+            # match would cost far more; a description-only match still counts, just lower. An exact or
+            # starting name match comes first.
             rank = (
-                f"ts_rank_cd('{{0.05, 0.1, 0.3, 1.0}}', b.search_vector, {query}) "
-                f"+ CASE WHEN servicerw_unaccent(lower(b.business_name)) = servicerw_unaccent({phrase}) THEN 10 "
-                f"WHEN servicerw_unaccent(lower(b.business_name)) LIKE servicerw_unaccent({phrase}) || '%' THEN 2 "
-                "ELSE 0 END"
+                f"0.01 + ts_rank('{{0.05, 0.1, 0.3, 1.0}}', s.search_title, {query}) "
+                f"+ CASE WHEN s.name_key = {phrase} THEN 10 WHEN s.name_key LIKE {phrase} || '%' THEN 2 ELSE 0 END"
             )
+        # Small nudges for verified, well-reviewed and featured businesses.
         rank += (
-            " + CASE WHEN b.is_verified THEN 0.05 ELSE 0 END + CASE WHEN b.is_featured THEN 0.03 ELSE 0 END"
-            " + b.average_rating / 50.0 * least(b.review_count, 20) / 20.0"
+            " + CASE WHEN s.is_verified THEN 0.05 ELSE 0 END + CASE WHEN s.is_featured THEN 0.03 ELSE 0 END"
+            " + s.rating * least(s.review_count, 20) / 2000.0"
         )
         distance = "NULL::float8"
         if params.near:
             lat, lng = arg(params.near[0]), arg(params.near[1])
             distance = (
-                f"2 * {EARTH_KM} * asin(sqrt(power(sin(radians(b.latitude - {lat}) / 2), 2) + "
-                f"cos(radians({lat})) * cos(radians(b.latitude)) * power(sin(radians(b.longitude - {lng}) / 2), 2)))"
+                f"2 * {EARTH_KM} * asin(sqrt(power(sin(radians(s.latitude - {lat}) / 2), 2) + "
+                f"cos(radians({lat})) * cos(radians(s.latitude)) * power(sin(radians(s.longitude - {lng}) / 2), 2)))"
             )
         order = {
-            "relevance": "rank DESC, id",
-            "rating": "average_rating DESC, review_count DESC, id",
-            "newest": "created_at DESC, id",
-            "distance": ("distance_km NULLS LAST, rank DESC, id" if params.near else "rank DESC, id"),
+            "relevance": "rank DESC, business_id",
+            "rating": "rating DESC, review_count DESC, business_id",
+            "newest": "created_at DESC, business_id",
+            "distance": ("distance_km, rank DESC, business_id" if params.near else "rank DESC, business_id"),
         }[params.sort]
         radius = f"WHERE distance_km <= {arg(params.radius_km)}" if params.near else ""
-        minute = arg(minute_of_week())
+        slot = arg(minute_of_week() // 15)
         offset = (params.page - 1) * PAGE_SIZE
         sql = f"""
         WITH m AS MATERIALIZED (
             SELECT * FROM (
-                SELECT b.id, b.category_id, l.district_id, b.average_rating, b.review_count, b.is_verified,
-                       b.created_at, coalesce(b.open_minutes @> {minute}::int, false) AS open,
+                SELECT s.business_id, s.category_id, s.district_id, s.rating, s.review_count, s.is_verified,
+                       s.created_at, get_bit(s.open_slots, {slot}) = 1 AS open,
                        ({rank})::float8 AS rank, ({distance})::float8 AS distance_km
-                FROM businesses b JOIN locations l ON l.id = b.location_id
+                FROM business_search s
                 WHERE {" AND ".join(conditions)}
             ) candidates {radius}
+        ), f AS (
+            SELECT count(*) AS total,
+                   count(*) FILTER (WHERE rating >= 4) AS rating_4,
+                   count(*) FILTER (WHERE rating >= 3) AS rating_3,
+                   count(*) FILTER (WHERE is_verified) AS verified,
+                   count(*) FILTER (WHERE open) AS open_now
+            FROM m
         )
-        SELECT
-            (SELECT count(*) FROM m) AS total,
-            (SELECT coalesce(json_agg(json_build_array(category_id, n)), '[]')
-               FROM (SELECT category_id, count(*) AS n FROM m GROUP BY 1 ORDER BY 2 DESC LIMIT 12) x) AS categories,
-            (SELECT coalesce(json_agg(json_build_array(district_id, n)), '[]')
-               FROM (SELECT district_id, count(*) AS n FROM m GROUP BY 1 ORDER BY 2 DESC LIMIT 12) x) AS districts,
-            (SELECT json_build_object(
-                'rating_4', count(*) FILTER (WHERE average_rating >= 4),
-                'rating_3', count(*) FILTER (WHERE average_rating >= 3),
-                'verified', count(*) FILTER (WHERE is_verified),
-                'open_now', count(*) FILTER (WHERE open)) FROM m) AS flags,
-            (SELECT coalesce(json_agg(json_build_array(id, distance_km) ORDER BY ord), '[]') FROM (
-                SELECT id, distance_km, row_number() OVER (ORDER BY {order}) AS ord FROM m
-                ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET {offset}) page) AS page
+        SELECT f.*,
+            (SELECT array_agg(ARRAY[kind, id, n] ORDER BY n DESC) FROM (
+                SELECT CASE WHEN category_id IS NOT NULL THEN 0 ELSE 1 END AS kind,
+                       coalesce(category_id, district_id) AS id, count(*) AS n
+                FROM m GROUP BY GROUPING SETS ((category_id), (district_id))) g) AS groups,
+            (SELECT array_agg(ARRAY[business_id, distance_km] ORDER BY ord) FROM (
+                SELECT business_id, distance_km, row_number() OVER () AS ord FROM (
+                    SELECT business_id, distance_km FROM m ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET {offset}
+                ) top) p) AS page
+        FROM f
         """
-        row = await db.fetchrow(sql, *args)
-        page = _json(row["page"])
+        if words and not by_name_similarity:
+            # The planner prices a sequential scan without the cost of reading every large vector out of
+            # TOAST; for broad prefixes ("ki", "sa") it then picks it and runs 10x slower than the GIN index.
+            row = await db.fetchrow_with_settings({"enable_seqscan": "off"}, sql, *args)
+        else:
+            row = await db.fetchrow(sql, *args)
+        page = [(int(pid), distance) for pid, distance in (row["page"] or [])]
         items = await self.businesses.cards([pid for pid, _d in page], lang)
-        for item, (_pid, distance_km) in zip(items, page, strict=True):
+        distances = dict(page)
+        for item in items:
+            distance_km = distances.get(item["id"])
             item["distance_km"] = round(distance_km, 1) if distance_km is not None else None
-        flags = _json(row["flags"])
+        groups = [(int(kind), int(gid), int(n)) for kind, gid, n in (row["groups"] or []) if gid is not None]
         facets = {
             "categories": [
                 {"slug": c.slug, "name": c.name(lang), "count": n}
-                for cid, n in _json(row["categories"])
-                if (c := self.catalog.categories.get(cid))
-            ],
+                for kind, cid, n in groups
+                if kind == 0 and (c := self.catalog.categories.get(cid))
+            ][:12],
             "districts": [
                 {"slug": p.slug, "name": p.name, "count": n}
-                for did, n in _json(row["districts"])
-                if (p := self.catalog.places.get(did))
-            ],
-            "rating_4": flags["rating_4"],
-            "rating_3": flags["rating_3"],
-            "verified": flags["verified"],
-            "open_now": flags["open_now"],
+                for kind, did, n in groups
+                if kind == 1 and (p := self.catalog.places.get(did))
+            ][:12],
+            "rating_4": row["rating_4"],
+            "rating_3": row["rating_3"],
+            "verified": row["verified"],
+            "open_now": row["open_now"],
         }
         return {"items": items, "total": row["total"], "facets": facets}
 
@@ -344,7 +354,7 @@ class SearchService:
                         ORDER BY similarity(s.word, servicerw_unaccent(w.input)) DESC, s.ndoc DESC LIMIT 1)
                           AS best
                FROM unnest($1::text[]) WITH ORDINALITY AS w(input, n) ORDER BY w.n""",
-            [_like_escape(w) for w in words],
+            [_like_escape(plain(w)) for w in words],
         )
         return [r["input"] if r["known"] or not r["best"] else r["best"] for r in rows]
 
@@ -393,20 +403,19 @@ class SearchService:
 
 def _starts_words(text: str, needle: str) -> bool:
     """Does any word of `text` (or the text itself) start with `needle`? Accents and case ignored."""
+    flat = plain(text)
+    return flat.startswith(needle) or any(w.startswith(needle) for w in _WORD.findall(flat))
+
+
+def plain(text: str) -> str:
+    """Lower case without accents, as names and words are stored for matching."""
     from unicodedata import combining, normalize
 
-    plain = "".join(ch for ch in normalize("NFKD", text.lower()) if not combining(ch))
-    return plain.startswith(needle) or any(w.startswith(needle) for w in _WORD.findall(plain))
+    return "".join(ch for ch in normalize("NFKD", text.lower()) if not combining(ch))
 
 
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _json(value):
-    import json
-
-    return json.loads(value) if isinstance(value, str) else value
 
 
 def category_label(catalog: CatalogService, slug: str, lang: str) -> str:

@@ -1,0 +1,365 @@
+"""Discovery: relevance, typo tolerance, filters and facets, pagination, near me, open now, browse pages,
+suggestions, the cache layer and search analytics."""
+
+import asyncio
+import html
+import re
+from datetime import datetime
+
+import pytest
+from valkey.asyncio import Valkey
+
+from servicerw.search.services import minute_of_week
+from servicerw.seed.generator import seed
+from servicerw.settings import get_settings
+from tests.factories import make_business, sector, sub_category
+
+HTML = {"accept": "text/html", "accept-language": "en"}
+
+
+async def flush_cache() -> None:
+    client = Valkey.from_url(get_settings().valkey.url)
+    await client.flushdb()
+    await client.aclose()
+
+
+async def refresh_words(db) -> None:
+    await db.execute("REFRESH MATERIALIZED VIEW search_words")
+
+
+@pytest.fixture
+async def catalog_data(db, clean_db):
+    """300 seeded businesses plus a few known ones; the cache starts empty."""
+    await seed(clean_db, businesses=300, inquiries=0, reviews=300, events=0, random_seed=11, progress=lambda _m: None)
+    known = {
+        "urumuri": await make_business(
+            db,
+            business_name="Urumuri Auto Garage",
+            category=await sub_category(db, "mechanics"),
+            location=await sector(db, "Nyarugenge", "Nyamirambo"),
+            description_rw="Dukora imodoka zose vuba kandi neza.",
+            description_fr="Nous réparons toutes les voitures rapidement.",
+        ),
+        "keza": await make_business(
+            db,
+            business_name="Salon Keza",
+            category=await sub_category(db, "hair-salons"),
+            location=await sector(db, "Kicukiro", "Niboye"),
+            description_rw="Gutunganya imisatsi y'abagore n'abagabo.",
+            description_fr="Coiffure pour dames et messieurs, tresses africaines.",
+            is_verified=True,
+        ),
+        "hidden": await make_business(db, business_name="Urumuri Hidden Pending", status="pending"),
+        "inactive": await make_business(db, business_name="Urumuri Closed Down", is_active=False),
+    }
+    await db.execute("ANALYZE")
+    await refresh_words(db)
+    await flush_cache()
+    return known
+
+
+def names(page: str) -> list[str]:
+    return [html.unescape(n) for n in re.findall(r'<span class="name">([^<]+?)(?: <span| ?</span>)', page)]
+
+
+def count(page: str) -> int:
+    match = re.search(r"([\d,]+) business(?:es)? found", page)
+    return int(match.group(1).replace(",", "")) if match else -1
+
+
+async def search(client, **params) -> str:
+    response = await client.get("/search", params=params, headers=HTML)
+    assert response.status_code == 200, response.text[:300]
+    return response.text
+
+
+async def test_exact_name_ranks_first(client, catalog_data):
+    page = await search(client, q="Salon Keza")
+    assert names(page)[0] == "Salon Keza"
+    page = await search(client, q="urumuri auto garage")
+    assert names(page)[0] == "Urumuri Auto Garage"
+
+
+async def test_a_three_letter_prefix_finds_it(client, catalog_data):
+    assert "Urumuri Auto Garage" in names(await search(client, q="uru"))
+    assert "Salon Keza" in names(await search(client, q="salon kez"))
+
+
+@pytest.mark.parametrize("typo", ["Urumiri Garage", "urumuri garaje", "Salon Kezza"])
+async def test_names_with_one_or_two_typos_are_found_with_did_you_mean(client, catalog_data, typo):
+    page = await search(client, q=typo)
+    wanted = "Salon Keza" if "salon" in typo.lower() else "Urumuri Auto Garage"
+    assert wanted in names(page)[:5]
+    if "Kezza" not in typo:
+        assert "Did you mean" in page
+
+
+async def test_kinyarwanda_and_french_descriptions_are_searchable(client, catalog_data):
+    assert "Urumuri Auto Garage" in names(await search(client, q="imodoka zose"))
+    assert "Salon Keza" in names(await search(client, q="tresses africaines"))
+    assert "Urumuri Auto Garage" in names(await search(client, q="réparons voitures"))
+    assert "Urumuri Auto Garage" in names(await search(client, q="reparons voitures"))  # accents optional
+
+
+async def test_only_approved_and_active_businesses_appear_anywhere(client, catalog_data, db):
+    for url in ("/search?q=urumuri", "/search?q=hidden", "/search", "/c/plumbers", "/p/gasabo", "/"):
+        page = (await client.get(url, headers=HTML)).text
+        assert "Urumuri Hidden Pending" not in page and "Urumuri Closed Down" not in page
+    suggest = (await client.get("/search/suggest", params={"q": "urumuri"}, headers=HTML)).text
+    assert "Hidden Pending" not in suggest and "Closed Down" not in suggest
+    public = await db.fetchval("SELECT count(*) FROM businesses WHERE status = 'approved' AND is_active")
+    assert count(await search(client)) == public
+
+
+async def test_filters_and_facet_counts_agree_with_sql(client, catalog_data, db):
+    gasabo = await db.fetchval("SELECT id FROM locations WHERE slug = 'gasabo'")
+    expected = await db.fetchval(
+        """SELECT count(*) FROM businesses b JOIN locations l ON l.id = b.location_id
+           JOIN categories c ON c.id = b.category_id JOIN categories p ON p.id = c.parent_id
+           WHERE b.status = 'approved' AND b.is_active AND l.district_id = $1 AND p.slug = 'beauty'""",
+        gasabo,
+    )
+    page = await search(client, category="beauty", district="gasabo")
+    assert count(page) == expected
+    # Every facet count equals the result count after choosing that facet value.
+    facets = re.findall(r'<a href="/search\?([^"]+)">([^<]+?) <span>(\d+)</span></a>', page)
+    assert facets
+    for query, _label, n in facets[:8]:
+        narrowed = (await client.get("/search?" + html.unescape(query), headers=HTML)).text
+        assert count(narrowed) == int(n), (query, n)
+    verified = await db.fetchval(
+        "SELECT count(*) FROM businesses WHERE status = 'approved' AND is_active AND is_verified "
+        "AND average_rating >= 4"
+    )
+    assert count(await search(client, verified="1", min_rating="4")) == verified
+
+
+async def test_pagination_has_no_duplicates_or_gaps(client, catalog_data, db):
+    total = count(await search(client, sort="rating"))
+    seen: list[str] = []
+    page_no = 1
+    while True:
+        page = await search(client, sort="rating", page=str(page_no))
+        found = re.findall(r'href="/b/([^"]+)"', page)
+        if not found:
+            break
+        seen += found
+        if 'rel="next"' not in page:
+            break
+        page_no += 1
+    assert len(seen) == total and len(set(seen)) == total
+
+
+async def test_open_now_uses_rwanda_time(client, catalog_data, db):
+    now_slot = minute_of_week()
+    open_hours = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    closed_hours = {d: [] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    await make_business(db, business_name="Always Open Pharmacy", opening_hours=open_hours)
+    await make_business(db, business_name="Never Open Pharmacy", opening_hours=closed_hours)
+    await flush_cache()
+    page = await search(client, q="pharmacy", open_now="1")
+    assert "Always Open Pharmacy" in names(page) and "Never Open Pharmacy" not in names(page)
+    expected = await db.fetchval(
+        "SELECT count(*) FROM business_search WHERE get_bit(open_slots, $1) = 1", now_slot // 15
+    )
+    assert count(await search(client, open_now="1")) == expected
+    assert 0 <= now_slot < 7 * 1440 and datetime.now().tzinfo is None  # computed in Africa/Kigali
+
+
+async def test_near_me_sorts_by_distance_and_shows_it(client, catalog_data, db):
+    await make_business(db, business_name="Right Here Tailor", latitude=-1.9441, longitude=30.0619)
+    await make_business(db, business_name="Far Away Tailor", latitude=-2.60, longitude=29.74)
+    await flush_cache()
+    page = await search(client, q="tailor", near="-1.9441,30.0619", sort="distance", radius_km="25")
+    assert names(page)[0] == "Right Here Tailor"
+    assert "Far Away Tailor" not in names(page)
+    assert "0 km away" in page or "0.0 km away" in page
+    wide = await search(client, q="far away tailor", near="-1.9441,30.0619", sort="distance", radius_km="100")
+    assert "Far Away Tailor" in names(wide)
+    distance = re.search(r"Far Away Tailor.*?([\d.]+) km away", wide, re.S).group(1)
+    assert 80 < float(distance) < 82  # haversine: 72.9 km south, 35.8 km west
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "'); drop table businesses; --",
+        "%_\\",
+        "a:* | !b & (c",
+        "&&&",
+        "ñ" * 150,
+        "x" * 200,
+        "<script>alert(1)</script>",
+    ],
+)
+async def test_metacharacters_and_long_queries_are_harmless(client, catalog_data, db, q):
+    response = await client.get("/search", params={"q": q}, headers=HTML)
+    assert response.status_code == 200
+    assert "<script>alert(1)</script>" not in response.text
+    assert await db.fetchval("SELECT count(*) FROM businesses") > 300
+
+
+async def test_too_long_or_malformed_parameters_get_a_400(client, catalog_data):
+    for params in (
+        {"q": "x" * 201},
+        {"near": "abc"},
+        {"near": "95,30"},
+        {"sort": "price"},
+        {"radius_km": "0"},
+        {"min_rating": "9"},
+        {"verified": "maybe"},
+        {"page": "501"},
+    ):
+        response = await client.get("/search", params=params, headers=HTML)
+        assert response.status_code == 400, params
+
+
+async def test_unknown_filter_values_give_zero_results_with_ways_out(client, catalog_data):
+    page = await search(client, category="no-such-category")
+    assert count(page) == 0 and "Browse categories" in page
+    page = await search(client, q="urumuri", verified="1", category="plumbers")
+    assert count(page) == 0
+    assert "Include businesses not yet verified" in page or "Search all categories" in page
+
+
+async def test_htmx_requests_get_only_the_results_fragment(client, catalog_data):
+    response = await client.get("/search", params={"q": "salon"}, headers={**HTML, "HX-Request": "true"})
+    assert response.status_code == 200
+    assert "<html" not in response.text and 'id="results"' in response.text
+    assert "HX-Request" in response.headers["vary"]
+    full = await client.get("/search", params={"q": "salon"}, headers=HTML)
+    assert "<html" in full.text and 'id="results"' in full.text and "HX-Request" in full.headers["vary"]
+    restore = await client.get(
+        "/search", params={"q": "salon"}, headers={**HTML, "HX-Request": "true", "HX-History-Restore-Request": "true"}
+    )
+    assert "<html" in restore.text  # Back after a cache miss needs the whole page
+
+
+async def test_suggestions_offer_businesses_categories_and_places(client, catalog_data):
+    page = (await client.get("/search/suggest", params={"q": "kicu"}, headers=HTML)).text
+    assert "Kicukiro" in page and 'href="/p/kicukiro"' in page
+    page = (await client.get("/search/suggest", params={"q": "salon ke"}, headers=HTML)).text
+    assert "Salon Keza" in page and 'href="/b/' in page
+    page = (await client.get("/search/suggest", params={"q": "plomb"}, headers={**HTML, "accept-language": "fr"})).text
+    assert "Plombiers" in page and 'href="/c/plumbers"' in page
+    assert len(re.findall(r"<li>", (await client.get("/search/suggest?q=ki", headers=HTML)).text)) <= 8
+    assert (await client.get("/search/suggest?q=", headers=HTML)).text.count("<li>") == 0
+
+
+async def test_browse_pages_for_categories_and_places_with_counts(client, catalog_data, db):
+    page = (await client.get("/c/home-repairs", headers=HTML)).text
+    plumbers = await db.fetchval(
+        """SELECT count(*) FROM businesses b JOIN categories c ON c.id = b.category_id
+           WHERE c.slug = 'plumbers' AND b.status = 'approved' AND b.is_active"""
+    )
+    assert f'href="/c/plumbers">Plumbers <span>{plumbers}</span>' in page
+    page = (await client.get("/p/kigali-city", headers=HTML)).text
+    assert 'href="/p/gasabo"' in page and 'href="/p/kicukiro"' in page
+    page = (await client.get("/p/niboye", headers=HTML)).text
+    assert (await client.get("/p/kicukiro-niboye", headers=HTML)).status_code == 200
+    assert (await client.get("/c/nothing-here", headers=HTML)).status_code == 404
+    assert (await client.get("/p/nowhere", headers=HTML)).status_code == 404
+
+
+async def test_every_search_is_logged_with_impressions_off_the_request_path(client, catalog_data, db):
+    await search(client, q="salon keza", district="kicukiro")
+    await search(client, q="zzzqqqxxx")
+    for _ in range(50):
+        logged = {r["query"]: r for r in await db.fetch("SELECT * FROM search_queries ORDER BY id")}
+        if {"salon keza", "zzzqqqxxx"} <= logged.keys():
+            break
+        await asyncio.sleep(0.1)
+    assert logged["salon keza"]["result_count"] >= 1 and not logged["salon keza"]["zero_results"]
+    assert '"district": "kicukiro"' in logged["salon keza"]["filters"]
+    assert logged["zzzqqqxxx"]["zero_results"] and logged["zzzqqqxxx"]["latency_ms"] > 0
+    keza = catalog_data["keza"]["id"]
+    for _ in range(50):
+        shown = await db.fetchval(
+            "SELECT count(*) FROM business_analytics WHERE business_id = $1 AND event_type = 'search_impression'", keza
+        )
+        if shown:
+            break
+        await asyncio.sleep(0.1)
+    assert shown >= 1
+
+
+@pytest.fixture(scope="session")
+def invalidate_route(app):
+    """A route (test only) that calls the invalidation hook inside the app, as owner edits will."""
+    from litestar import post
+
+    @post("/__test__/invalidate", sync_to_thread=False, status_code=204)
+    async def invalidate(data: dict) -> None:
+        await app.state.cache.invalidate_business(data["slug"])
+
+    app.register(invalidate)
+
+
+async def test_cache_keys_include_language_and_business_changes_invalidate(client, catalog_data, db, invalidate_route):
+    en = await search(client, q="salon keza")
+    fr = (await client.get("/search", params={"q": "salon keza"}, headers={**HTML, "accept-language": "fr"})).text
+    assert "Hair salons" in en and "Salons de coiffure" in fr
+    slug = catalog_data["keza"]["slug"]
+    assert "Salon Keza" in (await client.get(f"/b/{slug}", headers=HTML)).text  # now cached
+    await db.execute(
+        "UPDATE businesses SET business_name = 'Salon Keza Deluxe' WHERE slug = $1", catalog_data["keza"]["slug"]
+    )
+    assert "Salon Keza Deluxe" not in await search(client, q="salon keza")  # still cached (15 min)
+    profile = (await client.get(f"/b/{catalog_data['keza']['slug']}", headers=HTML)).text
+    assert "Salon Keza Deluxe" not in profile  # profile cached (1 h)
+    response = await client.post("/__test__/invalidate", json={"slug": catalog_data["keza"]["slug"]})
+    assert response.status_code == 204
+    assert "Salon Keza Deluxe" in await search(client, q="salon keza")
+    assert "Salon Keza Deluxe" in (await client.get(f"/b/{catalog_data['keza']['slug']}", headers=HTML)).text
+
+
+@pytest.fixture
+def own_valkey(app):
+    """A Valkey-protocol server of this test's own, which the test may stop or freeze."""
+    import shutil
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    from servicerw.core.stores import FailOpenStore
+    from servicerw.settings import ValkeySettings
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    binary = shutil.which("valkey-server") or shutil.which("redis-server")
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    original = app.state.cache.store
+    app.state.cache.store = FailOpenStore.from_settings(ValkeySettings(url=f"redis://127.0.0.1:{port}/0"))
+    yield proc
+    app.state.cache.store = original
+    proc.send_signal(signal.SIGCONT)
+    proc.kill()
+    proc.wait()
+
+
+async def test_search_keeps_answering_when_valkey_stops_or_freezes(client, catalog_data, own_valkey):
+    import signal
+
+    assert "Salon Keza" in names(await search(client, q="salon keza"))  # cached in Valkey now
+    own_valkey.send_signal(signal.SIGSTOP)  # frozen: requests must not wait the client's 5 s default
+    assert "Salon Keza" in names(await search(client, q="salon keza"))
+    assert "Salon Keza" in names(await search(client, q="keza salon"))
+    own_valkey.send_signal(signal.SIGCONT)
+    own_valkey.kill()  # stopped
+    own_valkey.wait()
+    for q in ("salon keza", "urumuri", "garage"):
+        response = await client.get("/search", params={"q": q}, headers=HTML)
+        assert response.status_code == 200
+    assert (await client.get("/", headers=HTML)).status_code == 200
