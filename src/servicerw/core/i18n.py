@@ -63,7 +63,12 @@ _ = gettext
 
 
 def babel_locale(lang: str | None = None) -> Locale:
-    return Locale.parse(lang or _current.get())
+    return _locale(lang or _current.get())
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def _locale(lang: str) -> Locale:
+    return Locale.parse(lang)
 
 
 def negotiate(cookie: str | None, accept_language: str | None, query: str | None = None) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from babel.numbers import format_decimal
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -62,11 +64,17 @@ def language_cookie(lang: str) -> Cookie:
 def format_rwf(amount: int | float | None) -> str:
     if amount is None:
         return ""
-    return f"{format_decimal(amount, locale=i18n.babel_locale(), format='#,##0')} RWF"
+    return f"{_format(amount, i18n.current_language(), '#,##0')} RWF"
 
 
 def format_number(value: float, digits: int = 1) -> str:
-    return format_decimal(round(value, digits), locale=i18n.babel_locale(), format="0." + "0" * digits)
+    return _format(round(value, digits), i18n.current_language(), "0." + "0" * digits)
+
+
+@lru_cache(maxsize=4096)
+def _format(value: float, lang: str, pattern: str) -> str:
+    # Babel's number formatting is slow per call, and pages repeat the same few values (ratings, prices).
+    return format_decimal(value, locale=i18n.babel_locale(lang), format=pattern)
 
 
 _DAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}

@@ -136,7 +136,10 @@ class SearchController(Controller):
         record(analytics, result, lang, "search")
         context = {"result": result, "params": params, "form": await form_context(catalog, lang)}
         if wants_fragment(request):
-            return Template("search/_results.html", context=context, headers=VARY)
+            # The address bar gets the tidy URL (no empty form fields), shareable and right for Back.
+            query = params.query_string()
+            push = {"HX-Push-Url": "/search" + (f"?{query}" if query else "")}
+            return Template("search/_results.html", context=context, headers={**VARY, **push})
         return Template("search/page.html", context=context, headers=VARY)
 
     @get("/search/suggest", name="suggest")

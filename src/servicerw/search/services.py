@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 import re
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
+from urllib.parse import urlencode
 
 from servicerw.businesses.services import KIGALI, BusinessService
 from servicerw.catalog.services import CatalogService
@@ -63,31 +64,31 @@ class SearchParams:
         return self.sector or self.district or self.province
 
     def active_filters(self) -> dict[str, object]:
-        defaults = SearchParams()
-        return {
-            k: v
-            for k, v in asdict(self).items()
-            if k not in ("q", "page", "sort", "radius_km") and v != getattr(defaults, k)
-        }
+        return {name: getattr(self, name) for name in FILTER_FIELDS if getattr(self, name) != _DEFAULTS[name]}
 
     def query_string(self, **changes) -> str:
-        """URL query of these parameters (with changes), defaults left out, for links and pagination."""
-        from urllib.parse import urlencode
-
-        params = replace(self, **changes) if changes else self
+        """URL query of these parameters (with changes), defaults left out, for links and pagination.
+        Hand-rolled (no dataclasses.asdict/replace): result pages build dozens of these links."""
         items: list[tuple[str, str]] = []
-        for key, value in asdict(params).items():
-            if value == getattr(SearchParams(), key) and not (key == "radius_km" and params.near):
+        for name in PARAM_FIELDS:
+            value = changes[name] if name in changes else getattr(self, name)
+            near = changes["near"] if "near" in changes else self.near
+            if value == _DEFAULTS[name] and not (name == "radius_km" and near):
                 continue
-            if key == "near" and value:
-                items.append((key, f"{value[0]:.5f},{value[1]:.5f}"))
+            if name == "near":
+                items.append((name, f"{value[0]:.5f},{value[1]:.5f}"))
             elif isinstance(value, bool):
-                items.append((key, "1"))
+                items.append((name, "1"))
             elif isinstance(value, float):
-                items.append((key, f"{value:g}"))
+                items.append((name, f"{value:g}"))
             else:
-                items.append((key, str(value)))
+                items.append((name, str(value)))
         return urlencode(items)
+
+
+PARAM_FIELDS = tuple(f.name for f in fields(SearchParams))
+FILTER_FIELDS = tuple(n for n in PARAM_FIELDS if n not in ("q", "page", "sort", "radius_km"))
+_DEFAULTS = {f.name: f.default for f in fields(SearchParams)}
 
 
 @dataclass

@@ -10,9 +10,12 @@ analytics events on a migrated database whose reference data (categories, locati
 - Fast: rows are built as tuples by generators and streamed to `copy_records_to_table` (binary COPY), so
   PostgreSQL works on one batch while Python builds the next; one connection, one transaction with
   `synchronous_commit = off`.
-- Consistent: reviews are unique per (business, customer); `average_rating` / `review_count` are computed
-  by PostgreSQL from the approved reviews; inquiries, reviews and events only go to approved businesses
-  and never predate the business (or the reviewing customer).
+- Consistent: reviews are unique per (business, customer); reviews are generated in memory before the
+  businesses are copied, so each business is written once with its final `average_rating` /
+  `review_count` (the aggregate of its approved reviews, rounded exactly as PostgreSQL's
+  `round(avg(rating), 2)`): no UPDATE afterwards, hence no dead tuples in `businesses` or in
+  `business_search` (kept in sync by a trigger on businesses). Inquiries, reviews and events only go to
+  approved businesses and never predate the business (or the reviewing customer).
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ import random
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta, timezone
 from datetime import time as dt_time
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import accumulate
 
 import asyncpg
@@ -50,7 +54,7 @@ BUSINESS_COLUMNS = (
     "id", "business_name", "slug", "description_en", "description_rw", "description_fr", "category_id",
     "location_id", "status", "is_active", "is_featured", "is_verified", "phone", "whatsapp_number", "email",
     "website", "address", "latitude", "longitude", "opening_hours", "services", "momo_pay_code", "owner_id",
-    "created_at", "updated_at",
+    "created_at", "updated_at", "average_rating", "review_count",
 )  # fmt: skip
 USER_COLUMNS = (
     "id", "email", "phone", "full_name", "password_hash", "role", "preferred_language", "is_active",
@@ -66,13 +70,8 @@ INQUIRY_COLUMNS = (
 )  # fmt: skip
 EVENT_COLUMNS = ("business_id", "date", "event_type", "source", "metadata", "created_at")
 
-RATINGS_SQL = """
-UPDATE businesses AS b
-   SET average_rating = a.average_rating, review_count = a.review_count
-  FROM (SELECT business_id, round(avg(rating), 2) AS average_rating, count(*) AS review_count
-          FROM reviews WHERE status = 'approved' GROUP BY business_id) AS a
- WHERE b.id = a.business_id
-"""
+CENT = Decimal("0.01")
+NO_RATING = Decimal("0.00")
 
 
 async def seed(
@@ -151,15 +150,19 @@ async def seed(
                 progress(f"{table}: {n:,} rows in {time.perf_counter() - t0:.1f}s")
                 return n
 
-            await copy("users", USER_COLUMNS, plan.user_rows)
-            await copy("businesses", BUSINESS_COLUMNS, plan.business_rows)
-            await copy("reviews", REVIEW_COLUMNS, _review_rows(rng, plan, reviews, base))
+            # Reviews are drawn before the businesses are written (same rng order as the streams below),
+            # so each business is copied once with its final rating: no UPDATE, no dead tuples.
             t0 = time.perf_counter()
-            rated = await conn.execute(RATINGS_SQL)
+            review_rows = list(_review_rows(rng, plan, reviews, base))
+            ratings = _ratings(review_rows)
             progress(
-                f"businesses: average_rating/review_count set on {int(rated.split()[-1]):,} rows "
+                f"generated {len(review_rows):,} reviews ({len(ratings):,} rated businesses) "
                 f"in {time.perf_counter() - t0:.1f}s"
             )
+            await copy("users", USER_COLUMNS, plan.user_rows)
+            await copy("businesses", BUSINESS_COLUMNS, _rated_business_rows(plan.business_rows, ratings))
+            await copy("reviews", REVIEW_COLUMNS, review_rows)
+            del review_rows
             await copy("customer_inquiries", INQUIRY_COLUMNS, _inquiry_rows(rng, plan, inquiries, base))
             await _ensure_partitions(conn)
             await copy("business_analytics", EVENT_COLUMNS, _event_rows(rng, plan, events, today, base))
@@ -601,6 +604,34 @@ class _Plan:
 
 
 # --- Reviews, inquiries, events -------------------------------------------------------------------------
+
+
+def _ratings(review_rows: Iterable[tuple]) -> dict[int, tuple[Decimal, int]]:
+    """business id -> (average_rating, review_count) over its approved reviews.
+
+    The average is `round(avg(rating), 2)` as PostgreSQL computes it on numeric: the exact quotient
+    rounded half away from zero (ratings are positive, so ROUND_HALF_UP), never a binary float.
+    """
+    sums: dict[int, list[int]] = {}
+    for row in review_rows:
+        if row[5] == "approved":
+            acc = sums.get(row[0])
+            if acc is None:
+                sums[row[0]] = [row[2], 1]
+            else:
+                acc[0] += row[2]
+                acc[1] += 1
+    return {
+        business_id: ((Decimal(total) / Decimal(n)).quantize(CENT, rounding=ROUND_HALF_UP), n)
+        for business_id, (total, n) in sums.items()
+    }
+
+
+def _rated_business_rows(rows: list[tuple], ratings: dict[int, tuple[Decimal, int]]) -> Iterator[tuple]:
+    """Business rows with `average_rating`, `review_count` appended (0 / 0 without approved reviews)."""
+    unrated = (NO_RATING, 0)
+    for row in rows:
+        yield row + ratings.get(row[0], unrated)
 
 
 def _review_rows(rng: random.Random, plan: _Plan, n: int, base: datetime) -> Iterator[tuple]:
