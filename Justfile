@@ -49,6 +49,14 @@ seed BUSINESSES="20000": setup
 bench-pages URL="http://127.0.0.1:8000" *ARGS: setup
     {{py}} bench/pages.py --url {{URL}} {{ARGS}}
 
+# Search benchmark: >= 200 queries, cached and uncached (needs DATABASE_URL and VALKEY_URL of the server).
+bench-search URL="http://127.0.0.1:8000" *ARGS: setup
+    {{py}} bench/search.py --url {{URL}} {{ARGS}}
+
+# EXPLAIN ANALYZE of the plan's hot queries on DATABASE_URL.
+bench-explain: setup
+    {{py}} bench/explain.py
+
 # Extract translatable strings and update the rw/en/fr catalogs.
 i18n-update: setup
     {{bin}}/pybabel extract -F babel.cfg -o src/servicerw/locale/messages.pot --no-location --omit-header .

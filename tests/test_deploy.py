@@ -127,7 +127,8 @@ def test_dockerfile_bakes_in_no_secret():
 
 def test_dockerignore_keeps_secrets_out_and_runtime_files_in():
     patterns = [
-        line.strip() for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
+        line.strip()
+        for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     ]
     for needed in (".git", "**/.env", "**/.venv"):
@@ -189,7 +190,9 @@ def depends_on(service: dict) -> dict[str, str]:
 def test_compose_matches_the_compose_specification():
     result = subprocess.run(
         [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -269,8 +272,12 @@ def test_compose_secrets_have_no_defaults():
 
 
 def test_compose_secrets_are_substituted():
-    env = {"SECRET_KEY": "s3cret", "POSTGRES_PASSWORD": "pg-pass", "S3_SECRET_KEY": "minio-key",
-           "MINIO_ROOT_PASSWORD": "root-pass"}
+    env = {
+        "SECRET_KEY": "s3cret",
+        "POSTGRES_PASSWORD": "pg-pass",
+        "S3_SECRET_KEY": "minio-key",
+        "MINIO_ROOT_PASSWORD": "root-pass",
+    }
     app_env = service_env(interpolate(compose_raw(), env)["services"]["app"])
     assert app_env["SECRET_KEY"] == "s3cret"
     assert urlsplit(app_env["DATABASE_URL"]).password == "pg-pass"
@@ -343,8 +350,17 @@ def test_k8s_manifest_is_valid_for_kubernetes_1_30(path):
 
 def test_k8s_has_every_resource():
     kinds = {doc["kind"] for _, doc in k8s_documents()}
-    expected = {"Namespace", "ConfigMap", "Secret", "Deployment", "Service", "Ingress",
-                "HorizontalPodAutoscaler", "PodDisruptionBudget", "Job"}
+    expected = {
+        "Namespace",
+        "ConfigMap",
+        "Secret",
+        "Deployment",
+        "Service",
+        "Ingress",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "Job",
+    }
     assert expected <= kinds, f"missing {sorted(expected - kinds)}"
     assert (K8S_DIR / "secret.example.yaml").is_file()
 
@@ -451,7 +467,8 @@ def test_k8s_service_ingress_hpa_and_pdb_select_the_deployment():
     assert service["spec"]["selector"].items() <= pod_labels.items()
     assert {port["targetPort"] for port in service["spec"]["ports"]} <= port_names
     service_ports = {port["name"] for port in service["spec"]["ports"]} | {
-        port["port"] for port in service["spec"]["ports"]}
+        port["port"] for port in service["spec"]["ports"]
+    }
 
     ingress = k8s_resource("Ingress", "servicerw")
     assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
