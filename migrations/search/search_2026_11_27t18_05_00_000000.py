@@ -133,8 +133,10 @@ async def forwards():
             # The wide businesses rows: long texts and the large vector go out of line, so scans by the
             # plan's indexes touch far fewer pages.
             "ALTER TABLE businesses SET (toast_tuple_target = 256)",
+            # Qualified: since PostgreSQL 17, materialized views are built and refreshed with a safe
+            # search_path that no longer includes public.
             """CREATE MATERIALIZED VIEW search_words AS
-               SELECT word, ndoc FROM ts_stat($$SELECT search_vector FROM business_search$$)
+               SELECT word, ndoc FROM ts_stat($$SELECT search_vector FROM public.business_search$$)
                WHERE length(word) >= 3""",
             "CREATE UNIQUE INDEX idx_search_words_word ON search_words (word)",
             "CREATE INDEX idx_search_words_trgm ON search_words USING gin (word gin_trgm_ops)",
