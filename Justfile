@@ -53,6 +53,10 @@ bench-pages URL="http://127.0.0.1:8000" *ARGS: setup
 bench-search URL="http://127.0.0.1:8000" *ARGS: setup
     {{py}} bench/search.py --url {{URL}} {{ARGS}}
 
+# The photo pipeline on a 12-megapixel JPEG: time per image, bytes per variant.
+bench-images: setup
+    {{py}} bench/images.py
+
 # EXPLAIN ANALYZE of the plan's hot queries on DATABASE_URL.
 bench-explain: setup
     {{py}} bench/explain.py

@@ -27,6 +27,9 @@ ADMIN_URL = postgres_admin_url()
 TEST_DB = os.environ.get("TEST_DATABASE_NAME", "servicerw_test")
 TEST_DATABASE_URL = database_url(ADMIN_URL, TEST_DB)
 DATA_TABLES = (
+    "email_outbox",
+    "account_tokens",
+    "search_queries",
     "business_analytics",
     "customer_inquiries",
     "reviews",

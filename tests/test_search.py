@@ -288,7 +288,7 @@ def invalidate_route(app):
     """A route (test only) that calls the invalidation hook inside the app, as owner edits will."""
     from litestar import post
 
-    @post("/__test__/invalidate", sync_to_thread=False, status_code=204)
+    @post("/__test__/invalidate", sync_to_thread=False, status_code=204, opt={"exclude_from_csrf": True})
     async def invalidate(data: dict) -> None:
         await app.state.cache.invalidate_business(data["slug"])
 

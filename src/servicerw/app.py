@@ -14,15 +14,19 @@ from jinja2 import Environment  # noqa: E402
 from litestar import Litestar  # noqa: E402
 from litestar.config.allowed_hosts import AllowedHostsConfig  # noqa: E402
 from litestar.config.compression import CompressionConfig  # noqa: E402
+from litestar.config.csrf import CSRFConfig  # noqa: E402
 from litestar.di import Provide  # noqa: E402
 from litestar.exceptions import HTTPException, NotFoundException  # noqa: E402
 from litestar.logging.config import StructLoggingConfig  # noqa: E402
+from litestar.middleware.rate_limit import RateLimitConfig  # noqa: E402
 from litestar.plugins.htmx import HTMXPlugin  # noqa: E402
 from litestar.plugins.jinja import JinjaTemplateEngine  # noqa: E402
 from litestar.plugins.structlog import StructlogConfig, StructlogPlugin  # noqa: E402
 from litestar.stores.registry import StoreRegistry  # noqa: E402
 from litestar.template.config import TemplateConfig  # noqa: E402
 
+from servicerw.accounts.controllers import AccountController  # noqa: E402
+from servicerw.accounts.services import AccountService  # noqa: E402
 from servicerw.analytics.services import AnalyticsWriter  # noqa: E402
 from servicerw.businesses.controllers import BusinessController  # noqa: E402
 from servicerw.businesses.services import BusinessService  # noqa: E402
@@ -31,7 +35,8 @@ from servicerw.core import db, i18n  # noqa: E402
 from servicerw.core.cache import Cache  # noqa: E402
 from servicerw.core.errors import http_error, not_found, server_error  # noqa: E402
 from servicerw.core.health import healthz, readyz  # noqa: E402
-from servicerw.core.security import make_before_send, timing_middleware  # noqa: E402
+from servicerw.core.security import csrf_token_guard, make_before_send, timing_middleware  # noqa: E402
+from servicerw.core.sessions import client_address, session_config  # noqa: E402
 from servicerw.core.static import StaticFiles, serve_static  # noqa: E402
 from servicerw.core.storage import LocalStorage, build_storage  # noqa: E402
 from servicerw.core.stores import build_store  # noqa: E402
@@ -86,6 +91,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     catalog = CatalogService(cache)
     search = SearchService(businesses, catalog, cache)
     analytics = AnalyticsWriter()
+    accounts = AccountService()
+    server = settings.server
+    # Per client address on the account forms (log-in, sign-up, reset); per account is in the controller.
+    auth_rate_limit = RateLimitConfig(
+        rate_limit=("minute", 10),
+        identifier_for_request=lambda request: client_address(request, server.trusted_proxies),
+        check_throttle_handler=lambda request: request.method == "POST",
+        store="rate_limit",
+    )
+    AccountController.middleware = [auth_rate_limit.middleware]
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
@@ -107,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         HomeController,
         BusinessController,
         SearchController,
+        AccountController,
         healthz,
         readyz,
         serve_static,
@@ -139,6 +155,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "search": Provide(lambda: search, sync_to_thread=False, use_cache=True),
             "analytics": Provide(lambda: analytics, sync_to_thread=False, use_cache=True),
             "cache": Provide(lambda: cache, sync_to_thread=False, use_cache=True),
+            "accounts": Provide(lambda: accounts, sync_to_thread=False, use_cache=True),
         },
         template_config=template_config,
         plugins=[
@@ -151,7 +168,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 )
             ),
         ],
-        middleware=[timing_middleware, language_middleware],
+        middleware=[timing_middleware, csrf_token_guard, language_middleware, session_config(server).middleware],
+        csrf_config=CSRFConfig(
+            secret=server.secret_key,
+            cookie_name="__Host-csrftoken" if server.production else "csrftoken",
+            cookie_secure=server.production,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            exclude=["^/static/", "^/media/", "^/healthz", "^/readyz"],
+        ),
         before_send=[make_before_send()],
         compression_config=CompressionConfig(
             backend="brotli",

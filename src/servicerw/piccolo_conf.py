@@ -22,5 +22,6 @@ APP_REGISTRY = AppRegistry(
         "servicerw.reviews.piccolo_app",
         "servicerw.analytics.piccolo_app",
         "servicerw.search.piccolo_app",
+        "servicerw.notifications.piccolo_app",
     ]
 )

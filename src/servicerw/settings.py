@@ -119,6 +119,12 @@ class ServerSettings:
     )
     data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", str(ROOT_DIR / ".data"))))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
+    # Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated); none by default.
+    trusted_proxies: tuple[str, ...] = field(
+        default_factory=lambda: tuple(p.strip() for p in _env("TRUSTED_PROXIES").split(",") if p.strip())
+    )
+    # Public base URL for links in emails (e.g. https://servicerw.rw); default: taken from the request.
+    public_url: str = field(default_factory=lambda: _env("PUBLIC_URL").rstrip("/"))
     # Signs cookies and tokens. Required in production; development gets a per-process random key.
     secret_key: str = field(default_factory=lambda: _env("SECRET_KEY") or secrets.token_urlsafe(32))
 

@@ -1,4 +1,4 @@
-from piccolo.columns import Boolean, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -16,3 +16,14 @@ class User(Table, tablename="users"):
     email_verified_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class AccountToken(Table, tablename="account_tokens"):
+    """Single-use tokens sent by email (verify an address, reset a password). Only a hash is stored."""
+
+    user = ForeignKey(User, db_column_name="user_id", index=True)
+    purpose = Varchar(length=20)
+    token_hash = Varchar(length=64, unique=True)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -18,15 +18,19 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in accept or "*/*" in accept or not accept
 
 
-def _page(request: Request, template: str, status: int, context: dict | None = None) -> Response:
+def _page(
+    request: Request, template: str, status: int, context: dict | None = None, headers: dict | None = None
+) -> Response:
     i18n.activate(language_for_scope(request.scope))
+    headers = {**(headers or {}), "cache-control": "no-store"}
     if not _wants_html(request):
         return Response(
             {"status_code": status, "detail": (context or {}).get("detail", "")},
             status_code=status,
             media_type=MediaType.JSON,
+            headers=headers,
         )
-    return Template(template, status_code=status, context=context or {}, headers={"cache-control": "no-store"})
+    return Template(template, status_code=status, context=context or {}, headers=headers)
 
 
 def not_found(request: Request, exc: NotFoundException) -> Response:
@@ -45,7 +49,8 @@ def http_error(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     if status >= 500:
         return server_error(request, exc)
-    return _page(request, "errors/error.html", status, {"status": status})
+    # Keep the exception's headers: Retry-After and RateLimit-* on a 429, Allow on a 405.
+    return _page(request, "errors/error.html", status, {"status": status}, headers=dict(exc.headers or {}))
 
 
 def server_error(request: Request, exc: Exception) -> Response:

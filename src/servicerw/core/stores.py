@@ -82,6 +82,14 @@ class FailOpenStore(NamespacedStore):
         await self._call("set", key, value, expires_in)
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        if renew_for is not None and self.breaker.closed:
+            # ValkeyStore renews through a Lua script calling `server.call`, which only Valkey knows;
+            # GETEX (Redis >= 6.2 and Valkey) does the same in one command on either server.
+            seconds = int(renew_for.total_seconds()) if isinstance(renew_for, timedelta) else int(renew_for)
+            try:
+                return await self.valkey.getex(self.primary._make_key(key), ex=seconds)
+            except (ValkeyError, OSError, TimeoutError) as error:
+                self.breaker.trip(error)
         return await self._call("get", key, renew_for)
 
     async def delete(self, key: str) -> None:

@@ -1,0 +1,151 @@
+"""Sign-up, email verification, log-in, log-out, password reset. Forms work without JavaScript; errors are
+shown per field; every POST is CSRF-protected and throttled per client address and per account."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import TooManyRequestsException
+from litestar.params import Body, FromQuery
+from litestar.response import Redirect, Template
+from litestar.stores.base import Store
+
+from servicerw.accounts.services import AccountService, FormErrors
+from servicerw.core import i18n
+from servicerw.core.sessions import current_user_id, log_in, log_out
+from servicerw.home.controllers import safe_next
+from servicerw.settings import get_settings
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+ACCOUNT_FAILURES = 10  # failed attempts per account per window
+WINDOW = 15 * 60
+
+
+def _field(form: dict, name: str, limit: int = 300) -> str:
+    value = form.get(name, "")
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _base_url(request: Request) -> str:
+    return get_settings().server.public_url or str(request.base_url).rstrip("/")
+
+
+async def _account_throttle(store: Store, email: str) -> None:
+    """Per-account limit (the per-address limit is the rate-limit middleware on these routes)."""
+    raw = await store.get(f"fail:{email}")
+    if raw is not None and int(raw) >= ACCOUNT_FAILURES:
+        raise TooManyRequestsException(detail="too many attempts for this account")
+
+
+async def _account_failed(store: Store, email: str) -> None:
+    raw = await store.get(f"fail:{email}")
+    await store.set(f"fail:{email}", str(int(raw or 0) + 1), expires_in=WINDOW)
+
+
+class AccountController(Controller):
+    path = "/account"
+
+    @get("/", name="account")
+    async def account(self, request: Request, accounts: NamedDependency[AccountService]) -> Template | Redirect:
+        user_id = current_user_id(request)
+        user = await accounts.get(user_id) if user_id else None
+        if user is None:
+            return Redirect(path="/account/login?next=/account", status_code=303)
+        return Template("account/home.html", context={"user": user}, headers={"cache-control": "no-store"})
+
+    @get("/signup", name="signup")
+    async def signup_form(self, role: FromQuery[str] = "owner") -> Template:
+        return Template("account/signup.html", context={"form": {"role": role}, "errors": {}})
+
+    @post("/signup", name="signup_post", status_code=200)
+    async def signup(
+        self, request: Request, data: Form, accounts: NamedDependency[AccountService]
+    ) -> Template | Redirect:
+        form = {k: _field(data, k) for k in ("full_name", "email", "phone", "role")}
+        try:
+            user = await accounts.sign_up(
+                full_name=form["full_name"],
+                email=form["email"],
+                phone=form["phone"],
+                password=_field(data, "password", 1000),
+                role=form["role"] or "customer",
+                language=i18n.current_language(),
+                base_url=_base_url(request),
+            )
+        except FormErrors as error:
+            return Template("account/signup.html", context={"form": form, "errors": error.errors}, status_code=422)
+        log_in(request, user.id)
+        return Redirect(path="/account?welcome=1", status_code=303)
+
+    @get("/login", name="login")
+    async def login_form(self, next: FromQuery[str] = "/account") -> Template:
+        return Template("account/login.html", context={"form": {}, "errors": {}, "next": safe_next(next)})
+
+    @post("/login", name="login_post", status_code=200)
+    async def login(
+        self, request: Request, data: Form, accounts: NamedDependency[AccountService]
+    ) -> Template | Redirect:
+        email = _field(data, "email").strip().lower()
+        next_url = safe_next(_field(data, "next"))
+        store = request.app.stores.get("login_failures")
+        await _account_throttle(store, email)
+        user = await accounts.authenticate(email, _field(data, "password", 1000))
+        if user is None:
+            await _account_failed(store, email)
+            errors = {"form": i18n.gettext("Wrong email or password.")}
+            return Template(
+                "account/login.html",
+                context={"form": {"email": email}, "errors": errors, "next": next_url},
+                status_code=422,
+            )
+        log_in(request, user.id)
+        return Redirect(path=next_url, status_code=303)
+
+    @post("/logout", name="logout")
+    async def logout(self, request: Request) -> Redirect:
+        log_out(request)
+        return Redirect(path="/", status_code=303)
+
+    @get("/verify", name="verify")
+    async def verify_form(self, token: FromQuery[str] = "") -> Template:
+        """The emailed link opens a page with a button: a GET never changes state."""
+        return Template("account/verify.html", context={"token": token[:100], "done": None})
+
+    @post("/verify", name="verify_post", status_code=200)
+    async def verify(self, data: Form, accounts: NamedDependency[AccountService]) -> Template:
+        done = await accounts.verify_email(_field(data, "token", 100))
+        return Template("account/verify.html", context={"token": "", "done": done}, status_code=200 if done else 400)
+
+    @get("/reset", name="reset")
+    async def reset_form(self) -> Template:
+        return Template("account/reset_request.html", context={"sent": False})
+
+    @post("/reset", name="reset_post", status_code=200)
+    async def reset(self, request: Request, data: Form, accounts: NamedDependency[AccountService]) -> Template:
+        email = _field(data, "email").strip().lower()
+        store = request.app.stores.get("login_failures")
+        await _account_throttle(store, f"reset:{email}")
+        await _account_failed(store, f"reset:{email}")  # every request counts: limits mail bombing
+        await accounts.request_reset(email, i18n.current_language(), _base_url(request))
+        return Template("account/reset_request.html", context={"sent": True})
+
+    @get("/reset/confirm", name="reset_confirm")
+    async def reset_confirm_form(self, token: FromQuery[str] = "") -> Template:
+        return Template("account/reset_confirm.html", context={"token": token[:100], "errors": {}})
+
+    @post("/reset/confirm", name="reset_confirm_post", status_code=200)
+    async def reset_confirm(
+        self, request: Request, data: Form, accounts: NamedDependency[AccountService]
+    ) -> Template | Redirect:
+        token = _field(data, "token", 100)
+        try:
+            user_id = await accounts.reset_password(token, _field(data, "password", 1000))
+        except FormErrors as error:
+            return Template(
+                "account/reset_confirm.html", context={"token": token, "errors": error.errors}, status_code=422
+            )
+        log_in(request, user_id)
+        return Redirect(path="/account", status_code=303)
