@@ -64,16 +64,19 @@ BEGIN
         RETURN NULL;
     END IF;
     INSERT INTO business_search AS s (
-        business_id, category_id, parent_category_id, province_id, district_id, sector_id, rating,
+        business_id, business_name, slug, location_id, category_id, parent_category_id, province_id,
+        district_id, sector_id, rating,
         review_count, is_verified, is_featured, created_at, open_slots, latitude, longitude, name_key,
         search_title, search_vector)
-    SELECT NEW.id, NEW.category_id, c.parent_id, l.province_id, l.district_id, l.sector_id,
+    SELECT NEW.id, NEW.business_name, NEW.slug, NEW.location_id, NEW.category_id, c.parent_id, l.province_id,
+           l.district_id, l.sector_id,
            NEW.average_rating::real, NEW.review_count, NEW.is_verified, NEW.is_featured, NEW.created_at,
            servicerw_open_slots(NEW.opening_hours), NEW.latitude, NEW.longitude,
            lower(servicerw_unaccent(NEW.business_name)), NEW.search_title, NEW.search_vector
     FROM categories c, locations l
     WHERE c.id = NEW.category_id AND l.id = NEW.location_id
     ON CONFLICT (business_id) DO UPDATE SET
+        business_name = EXCLUDED.business_name, slug = EXCLUDED.slug, location_id = EXCLUDED.location_id,
         category_id = EXCLUDED.category_id, parent_category_id = EXCLUDED.parent_category_id,
         province_id = EXCLUDED.province_id, district_id = EXCLUDED.district_id,
         sector_id = EXCLUDED.sector_id, rating = EXCLUDED.rating, review_count = EXCLUDED.review_count,
@@ -96,6 +99,9 @@ async def forwards():
             OPEN_SLOTS,
             """CREATE TABLE business_search (
                    business_id integer PRIMARY KEY REFERENCES businesses (id) ON DELETE CASCADE,
+                   business_name text NOT NULL,
+                   slug text NOT NULL,
+                   location_id integer NOT NULL,
                    category_id integer NOT NULL,
                    parent_category_id integer,
                    province_id integer,

@@ -43,6 +43,7 @@ from servicerw.core.stores import build_store  # noqa: E402
 from servicerw.core.web import day_name, format_number, format_rwf, language_middleware  # noqa: E402
 from servicerw.home.controllers import HomeController  # noqa: E402
 from servicerw.search.controllers import SearchController  # noqa: E402
+from servicerw.search.controllers import selected as selected_options  # noqa: E402
 from servicerw.search.services import SearchService  # noqa: E402
 from servicerw.settings import ROOT_DIR, Settings, get_settings  # noqa: E402
 
@@ -61,6 +62,7 @@ def _configure_jinja(engine: JinjaTemplateEngine, static_files: StaticFiles) -> 
         format_rwf=format_rwf,
         format_number=format_number,
         day_name=day_name,
+        selected=selected_options,
     )
     env.trim_blocks = True
     env.lstrip_blocks = True

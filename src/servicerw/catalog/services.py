@@ -49,6 +49,7 @@ class CatalogService:
         self.category_slugs: dict[str, Category] = {}
         self.places: dict[int, Place] = {}
         self.place_slugs: dict[str, Place] = {}
+        self.place_names: dict[int, str] = {}  # every level, cells included (for result cards)
 
     async def ensure_loaded(self) -> None:
         if time.monotonic() - self.loaded_at < REFERENCE_TTL and self.categories:
@@ -69,15 +70,18 @@ class CatalogService:
             if cat.parent_id in categories:
                 categories[cat.parent_id].children.append(cat)
         places: dict[int, Place] = {}
+        place_names: dict[int, str] = {}
         for row in await db.fetch(
             "SELECT id, parent_id, level, slug, name, province_id, district_id, sector_id, latitude, longitude "
-            "FROM locations WHERE level <> 'cell' ORDER BY name"
+            "FROM locations ORDER BY name"
         ):
-            places[row["id"]] = Place(**dict(row))
+            place_names[row["id"]] = row["name"]
+            if row["level"] != "cell":
+                places[row["id"]] = Place(**dict(row))
         for place in places.values():
             if place.parent_id in places:
                 places[place.parent_id].children.append(place)
-        self.categories, self.places = categories, places
+        self.categories, self.places, self.place_names = categories, places, place_names
         self.category_slugs = {c.slug: c for c in categories.values()}
         self.place_slugs = {p.slug: p for p in places.values()}
         self.loaded_at = time.monotonic()

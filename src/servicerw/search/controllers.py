@@ -3,6 +3,7 @@ get alone, so one template serves both; responses vary on HX-Request."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated
 
 from litestar import Controller, Request, get
@@ -11,6 +12,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, QueryParameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
+from markupsafe import Markup, escape
 
 from servicerw.analytics.services import AnalyticsWriter
 from servicerw.catalog.services import CatalogService
@@ -237,20 +239,39 @@ class SearchController(Controller):
 
 
 async def form_context(catalog: CatalogService, lang: str) -> dict:
-    """Choices for the filter form: categories (grouped) and districts."""
+    """Choices for the filter form. The <option> lists (84 of them) are built once per language and
+    reused: rendering them through the template on every keystroke cost more than the search itself."""
     await catalog.ensure_loaded()
     return {
-        "categories": [
-            {
-                "name": top.name(lang),
-                "slug": top.slug,
-                "children": [{"slug": c.slug, "name": c.name(lang)} for c in top.children],
-            }
-            for top in catalog.top_categories()
-        ],
-        "districts": [{"slug": d.slug, "name": d.name} for d in catalog.districts()],
+        "category_options": _category_options(catalog, lang, catalog.loaded_at),
+        "district_options": _district_options(catalog, catalog.loaded_at),
         "sorts": SORTS,
     }
+
+
+def selected(options: str, value: str) -> Markup:
+    """The options with `value` marked as selected (values are slugs: [a-z0-9-] only)."""
+    if not value:
+        return Markup(options)
+    return Markup(options.replace(f'value="{escape(value)}"', f'value="{escape(value)}" selected', 1))
+
+
+@lru_cache(maxsize=8)
+def _category_options(catalog: CatalogService, lang: str, _version: float) -> str:
+    groups = []
+    for top in catalog.top_categories():
+        name = escape(top.name(lang))
+        items = [
+            f'<option value="{top.slug}">{escape(i18n.translations(lang).gettext("All: %(name)s") % {"name": top.name(lang)})}</option>'
+        ]
+        items += [f'<option value="{c.slug}">{escape(c.name(lang))}</option>' for c in top.children]
+        groups.append(f'<optgroup label="{name}">{"".join(items)}</optgroup>')
+    return "".join(groups)
+
+
+@lru_cache(maxsize=2)
+def _district_options(catalog: CatalogService, _version: float) -> str:
+    return "".join(f'<option value="{d.slug}">{escape(d.name)}</option>' for d in catalog.districts())
 
 
 def current_path(request: Request) -> str:

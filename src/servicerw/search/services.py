@@ -3,6 +3,7 @@ pg_trgm, facets with counts, open now, and near-me distances (bounding box + hav
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
@@ -10,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from urllib.parse import urlencode
 
-from servicerw.businesses.services import KIGALI, BusinessService
+from servicerw.businesses.services import KIGALI, BusinessService, picture
 from servicerw.catalog.services import CatalogService
 from servicerw.core import db
 from servicerw.core.cache import SEARCH_TTL, Cache, digest
@@ -288,7 +289,8 @@ class SearchService:
         sql = f"""
         WITH m AS MATERIALIZED (
             SELECT * FROM (
-                SELECT s.business_id, s.category_id, s.district_id, s.rating, s.review_count, s.is_verified,
+                SELECT s.business_id, s.business_name, s.slug, s.location_id, s.category_id, s.district_id,
+                       s.rating, s.review_count, s.is_verified,
                        s.created_at, get_bit(s.open_slots, {slot}) = 1 AS open,
                        ({rank})::float8 AS rank, ({distance})::float8 AS distance_km
                 FROM business_search s
@@ -307,10 +309,17 @@ class SearchService:
                 SELECT CASE WHEN category_id IS NOT NULL THEN 0 ELSE 1 END AS kind,
                        coalesce(category_id, district_id) AS id, count(*) AS n
                 FROM m GROUP BY GROUPING SETS ((category_id), (district_id))) g) AS groups,
-            (SELECT array_agg(ARRAY[business_id, distance_km] ORDER BY ord) FROM (
-                SELECT business_id, distance_km, row_number() OVER () AS ord FROM (
-                    SELECT business_id, distance_km FROM m ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET {offset}
-                ) top) p) AS page
+            (SELECT json_agg(p ORDER BY ord) FROM (
+                SELECT top.*, cover.storage_key AS cover_key, row_number() OVER () AS ord FROM (
+                    SELECT business_id, business_name, slug, location_id, category_id, district_id, rating,
+                           review_count, is_verified, distance_km
+                    FROM m ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET {offset}
+                ) top
+                LEFT JOIN LATERAL (
+                    SELECT i.storage_key FROM business_images i
+                    WHERE i.business_id = top.business_id AND i.status = 'ready'
+                    ORDER BY i.is_cover DESC, i.position LIMIT 1
+                ) cover ON true) p) AS page
         FROM f
         """
         if words and not by_name_similarity:
@@ -319,12 +328,7 @@ class SearchService:
             row = await db.fetchrow_with_settings({"enable_seqscan": "off"}, sql, *args)
         else:
             row = await db.fetchrow(sql, *args)
-        page = [(int(pid), distance) for pid, distance in (row["page"] or [])]
-        items = await self.businesses.cards([pid for pid, _d in page], lang)
-        distances = dict(page)
-        for item in items:
-            distance_km = distances.get(item["id"])
-            item["distance_km"] = round(distance_km, 1) if distance_km is not None else None
+        items = [self._card(r, lang) for r in (json.loads(row["page"]) if row["page"] else [])]
         groups = [(int(kind), int(gid), int(n)) for kind, gid, n in (row["groups"] or []) if gid is not None]
         facets = {
             "categories": [
@@ -343,6 +347,25 @@ class SearchService:
             "open_now": row["open_now"],
         }
         return {"items": items, "total": row["total"], "facets": facets}
+
+    def _card(self, r: dict, lang: str) -> dict:
+        """A result card from the search row alone (names come from the in-memory catalog): no second query."""
+        category = self.catalog.categories.get(r["category_id"])
+        district = self.catalog.places.get(r["district_id"]) if r["district_id"] else None
+        return {
+            "id": r["business_id"],
+            "name": r["business_name"],
+            "slug": r["slug"],
+            "rating": float(r["rating"] or 0),
+            "review_count": r["review_count"],
+            "verified": r["is_verified"],
+            "category": category.name(lang) if category else "",
+            "category_slug": category.slug if category else "",
+            "place": self.catalog.place_names.get(r["location_id"], ""),
+            "district": district.name if district else "",
+            "picture": picture(self.businesses.storage, r["cover_key"], r["business_name"]),
+            "distance_km": round(r["distance_km"], 1) if r["distance_km"] is not None else None,
+        }
 
     async def _correct(self, words: list[str]) -> list[str]:
         """Each word that starts no known word is replaced by the most similar known word."""
