@@ -261,9 +261,8 @@ def _category_options(catalog: CatalogService, lang: str, _version: float) -> st
     groups = []
     for top in catalog.top_categories():
         name = escape(top.name(lang))
-        items = [
-            f'<option value="{top.slug}">{escape(i18n.translations(lang).gettext("All: %(name)s") % {"name": top.name(lang)})}</option>'
-        ]
+        everything = i18n.translations(lang).gettext("All: %(name)s") % {"name": top.name(lang)}
+        items = [f'<option value="{top.slug}">{escape(everything)}</option>']
         items += [f'<option value="{c.slug}">{escape(c.name(lang))}</option>' for c in top.children]
         groups.append(f'<optgroup label="{name}">{"".join(items)}</optgroup>')
     return "".join(groups)
