@@ -29,6 +29,8 @@ from servicerw.accounts.controllers import AccountController  # noqa: E402
 from servicerw.accounts.services import AccountService  # noqa: E402
 from servicerw.analytics.services import AnalyticsWriter  # noqa: E402
 from servicerw.businesses.controllers import BusinessController  # noqa: E402
+from servicerw.businesses.listing import ListingService  # noqa: E402
+from servicerw.businesses.manage_controllers import ListingController  # noqa: E402
 from servicerw.businesses.services import BusinessService  # noqa: E402
 from servicerw.catalog.services import CatalogService  # noqa: E402
 from servicerw.core import db, i18n  # noqa: E402
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     search = SearchService(businesses, catalog, cache)
     analytics = AnalyticsWriter()
     accounts = AccountService()
+    listings = ListingService(cache)
     server = settings.server
     # Per client address on the account forms (log-in, sign-up, reset); per account is in the controller.
     auth_rate_limit = RateLimitConfig(
@@ -125,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         BusinessController,
         SearchController,
         AccountController,
+        ListingController,
         healthz,
         readyz,
         serve_static,
@@ -158,6 +162,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "analytics": Provide(lambda: analytics, sync_to_thread=False, use_cache=True),
             "cache": Provide(lambda: cache, sync_to_thread=False, use_cache=True),
             "accounts": Provide(lambda: accounts, sync_to_thread=False, use_cache=True),
+            "listings": Provide(lambda: listings, sync_to_thread=False, use_cache=True),
         },
         template_config=template_config,
         plugins=[

@@ -62,3 +62,16 @@ class BusinessImage(Table, tablename="business_images"):
     status = Varchar(length=12, default="pending")
     alt_text = Varchar(length=200, default="")
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class BusinessChange(Table, tablename="business_changes"):
+    """A change an owner made to an approved listing's name, category or place: it waits here for an
+    administrator (the public listing keeps its current values until then)."""
+
+    business = ForeignKey(Business, db_column_name="business_id", index=True)
+    user = ForeignKey(User, db_column_name="user_id")
+    changes = JSONB(default={})
+    status = Varchar(length=12, default="pending", index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    reviewed_at = Timestamptz(null=True, default=None)
+    reviewed_by = ForeignKey(User, null=True, default=None, db_column_name="reviewed_by")
