@@ -44,6 +44,8 @@ from servicerw.core.storage import LocalStorage, build_storage  # noqa: E402
 from servicerw.core.stores import build_store  # noqa: E402
 from servicerw.core.web import day_name, format_number, format_rwf, language_middleware  # noqa: E402
 from servicerw.home.controllers import HomeController  # noqa: E402
+from servicerw.media.controllers import PhotoController  # noqa: E402
+from servicerw.media.services import PhotoService, PhotoWorker  # noqa: E402
 from servicerw.search.controllers import SearchController  # noqa: E402
 from servicerw.search.controllers import selected as selected_options  # noqa: E402
 from servicerw.search.services import SearchService  # noqa: E402
@@ -97,6 +99,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     analytics = AnalyticsWriter()
     accounts = AccountService()
     listings = ListingService(cache)
+    photos = PhotoService(storage, cache)
+    photo_worker = PhotoWorker(photos)
     server = settings.server
     # Per client address on the account forms (log-in, sign-up, reset); per account is in the controller.
     auth_rate_limit = RateLimitConfig(
@@ -114,11 +118,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await storage.ping()
         await catalog.ensure_loaded()
         analytics.start()
+        photo_worker.start()
         refresher = asyncio.create_task(refresh_search_words(search), name="search-words")
         try:
             yield
         finally:
             refresher.cancel()
+            await photo_worker.stop()
             await analytics.stop()
             await db.close_pool()
             await store.close()
@@ -129,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         SearchController,
         AccountController,
         ListingController,
+        PhotoController,
         healthz,
         readyz,
         serve_static,
@@ -163,6 +170,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "cache": Provide(lambda: cache, sync_to_thread=False, use_cache=True),
             "accounts": Provide(lambda: accounts, sync_to_thread=False, use_cache=True),
             "listings": Provide(lambda: listings, sync_to_thread=False, use_cache=True),
+            "photos": Provide(lambda: photos, sync_to_thread=False, use_cache=True),
         },
         template_config=template_config,
         plugins=[
@@ -208,6 +216,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.cache = cache
     app.state.analytics = analytics
     app.state.search = search
+    app.state.photos = photos
     app.state.store = store
     app.state.storage = storage
     app.state.valkey_configured = bool(settings.valkey.url)

@@ -160,6 +160,35 @@ def serve(args: argparse.Namespace) -> None:
     _run_granian(args.host, args.port, args.workers)
 
 
+# --- worker --------------------------------------------------------------------------------------
+
+
+async def _worker() -> None:
+    """Background work outside the web processes: photo processing (emails join with notifications)."""
+    from servicerw.core import db
+    from servicerw.core.cache import Cache
+    from servicerw.core.storage import build_storage
+    from servicerw.core.stores import build_store
+    from servicerw.media.services import PhotoService, PhotoWorker
+
+    settings = _settings()
+    await db.start_pool(settings.database)
+    store = build_store(settings.valkey)
+    try:
+        await PhotoWorker(PhotoService(build_storage(settings.storage), Cache(store.with_namespace("cache")))).run()
+    finally:
+        await db.close_pool()
+        await store.close()
+
+
+def worker(_args: argparse.Namespace) -> None:
+    print("servicerw worker: processing photos (Ctrl-C to stop)", flush=True)
+    try:
+        asyncio.run(_worker())
+    except KeyboardInterrupt:
+        pass
+
+
 # --- demo ----------------------------------------------------------------------------------------
 
 
@@ -221,6 +250,9 @@ def main(argv: list[str] | None = None) -> None:
     p_serve = sub.add_parser("serve", help="run the web server (Granian)")
     server_args(p_serve, "127.0.0.1")
     p_serve.set_defaults(func=serve)
+
+    p_worker = sub.add_parser("worker", help="run background work (photo processing)")
+    p_worker.set_defaults(func=worker)
 
     p_migrate = sub.add_parser("migrate", help="apply all migrations to DATABASE_URL")
     p_migrate.set_defaults(func=migrate)

@@ -27,7 +27,7 @@ LEFT JOIN LATERAL (
 CARD_COLUMNS = """
 b.id, b.business_name, b.slug, b.average_rating, b.review_count, b.is_verified,
 c.name_en AS category_en, c.name_rw AS category_rw, c.name_fr AS category_fr, c.slug AS category_slug,
-l.name AS place, d.name AS district, cover.storage_key AS cover_key
+l.name AS place, d.name AS district, cover.storage_key AS cover_key, cover.width AS cover_width
 """
 
 
@@ -35,14 +35,15 @@ def _json(value):
     return json.loads(value) if isinstance(value, str) else value
 
 
-def picture(storage: Storage, storage_key: str | None, alt: str) -> dict | None:
-    """What a <picture> element needs: WebP and JPEG srcsets at the fixed widths."""
+def picture(storage: Storage, storage_key: str | None, alt: str, width: int | None = None) -> dict | None:
+    """What a <picture> element needs: WebP and JPEG srcsets at the fixed widths this image has."""
     if not storage_key:
         return None
+    widths = [w for w in IMAGE_WIDTHS if not width or w <= max(width, IMAGE_WIDTHS[0])]
     return {
         "alt": alt,
-        "webp": ", ".join(f"{storage.url(variant_key(storage_key, w, 'webp'))} {w}w" for w in IMAGE_WIDTHS),
-        "jpeg": ", ".join(f"{storage.url(variant_key(storage_key, w, 'jpg'))} {w}w" for w in IMAGE_WIDTHS),
+        "webp": ", ".join(f"{storage.url(variant_key(storage_key, w, 'webp'))} {w}w" for w in widths),
+        "jpeg": ", ".join(f"{storage.url(variant_key(storage_key, w, 'jpg'))} {w}w" for w in widths),
         "src": storage.url(variant_key(storage_key, IMAGE_WIDTHS[0], "jpg")),
     }
 
@@ -77,7 +78,7 @@ class BusinessService:
             "category_slug": row["category_slug"],
             "place": row["place"],
             "district": row["district"],
-            "picture": picture(self.storage, row["cover_key"], row["business_name"]),
+            "picture": picture(self.storage, row["cover_key"], row["business_name"], row["cover_width"]),
         }
 
     async def cards(self, ids: list[int], lang: str) -> list[dict]:

@@ -310,13 +310,14 @@ class SearchService:
                        coalesce(category_id, district_id) AS id, count(*) AS n
                 FROM m GROUP BY GROUPING SETS ((category_id), (district_id))) g) AS groups,
             (SELECT json_agg(p ORDER BY ord) FROM (
-                SELECT top.*, cover.storage_key AS cover_key, row_number() OVER () AS ord FROM (
+                SELECT top.*, cover.storage_key AS cover_key, cover.width AS cover_width,
+                       row_number() OVER () AS ord FROM (
                     SELECT business_id, business_name, slug, location_id, category_id, district_id, rating,
                            review_count, is_verified, distance_km
                     FROM m ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET {offset}
                 ) top
                 LEFT JOIN LATERAL (
-                    SELECT i.storage_key FROM business_images i
+                    SELECT i.storage_key, i.width FROM business_images i
                     WHERE i.business_id = top.business_id AND i.status = 'ready'
                     ORDER BY i.is_cover DESC, i.position LIMIT 1
                 ) cover ON true) p) AS page
@@ -363,7 +364,7 @@ class SearchService:
             "category_slug": category.slug if category else "",
             "place": self.catalog.place_names.get(r["location_id"], ""),
             "district": district.name if district else "",
-            "picture": picture(self.businesses.storage, r["cover_key"], r["business_name"]),
+            "picture": picture(self.businesses.storage, r["cover_key"], r["business_name"], r["cover_width"]),
             "distance_km": round(r["distance_km"], 1) if r["distance_km"] is not None else None,
         }
 

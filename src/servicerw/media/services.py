@@ -1,0 +1,176 @@
+"""Business photos: upload (validated by content, original stored in S3, a durable `pending` row), then
+processing off the request (fixed sizes in WebP/JPEG, EXIF/GPS stripped) by `PhotoWorker`, which runs
+inside the app and in `servicerw worker`. A crash leaves the row pending: the next pass picks it up."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import suppress
+
+import structlog
+
+from servicerw.core import db
+from servicerw.core.cache import Cache
+from servicerw.core.storage import Storage, StorageUnavailable
+from servicerw.media.processing import ImageRejected, inspect, process, storage_key, variant_keys
+
+log = structlog.get_logger(__name__)
+MAX_PHOTOS = 12  # per business
+MAX_FILES_PER_UPLOAD = 6
+
+
+def original_key(key: str) -> str:
+    return f"{key}/original"
+
+
+class PhotoError(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class PhotoService:
+    def __init__(self, storage: Storage, cache: Cache) -> None:
+        self.storage = storage
+        self.cache = cache
+
+    async def list(self, business_id: int) -> list[dict]:
+        rows = await db.fetch(
+            """SELECT id, storage_key, width, height, position, is_cover, status FROM business_images
+               WHERE business_id = $1 ORDER BY is_cover DESC, position, id""",
+            business_id,
+        )
+        return [dict(r) for r in rows]
+
+    async def add(self, business_id: int, data: bytes) -> int:
+        """Validate, store the original, record it as pending. Nothing is left half-written on failure."""
+        try:
+            await asyncio.to_thread(inspect, data)
+        except ImageRejected as error:
+            raise PhotoError(
+                str(error), 415 if error.code in ("not_an_image", "unsupported_format") else 400
+            ) from error
+        key = storage_key()
+        try:
+            await self.storage.put(original_key(key), data, "application/octet-stream")
+        except StorageUnavailable as error:
+            raise PhotoError("storage unavailable", 503) from error
+        try:
+            async with db.engine().pool.acquire() as conn, conn.transaction():
+                count = await conn.fetchval(
+                    "SELECT count(*) FROM business_images WHERE business_id = $1 AND status <> 'failed'", business_id
+                )
+                if count >= MAX_PHOTOS:
+                    raise PhotoError("quota", 413)
+                return await conn.fetchval(
+                    """INSERT INTO business_images (business_id, storage_key, status, position)
+                       VALUES ($1, $2, 'pending', $3) RETURNING id""",
+                    business_id,
+                    key,
+                    count,
+                )
+        except BaseException:
+            with suppress(StorageUnavailable):
+                await self.storage.delete(original_key(key))
+            raise
+
+    async def process_pending(self, limit: int = 4) -> int:
+        """Process up to `limit` pending photos (SKIP LOCKED: several workers never take the same one)."""
+        done = 0
+        for _ in range(limit):
+            async with db.engine().pool.acquire() as conn, conn.transaction():
+                row = await conn.fetchrow(
+                    """SELECT i.id, i.storage_key, b.slug
+                       FROM business_images i JOIN businesses b ON b.id = i.business_id
+                       WHERE i.status = 'pending' ORDER BY i.id LIMIT 1 FOR UPDATE OF i SKIP LOCKED"""
+                )
+                if row is None:
+                    break
+                try:
+                    original = await self.storage.get(original_key(row["storage_key"]))
+                    variants, info = await asyncio.to_thread(process, original)
+                    for variant in variants:
+                        await self.storage.put(variant.key(row["storage_key"]), variant.data, variant.content_type)
+                except StorageUnavailable as error:
+                    log.warning("photo_storage_unavailable", image=row["id"], error=str(error))
+                    break  # stays pending; retried on the next pass
+                except ImageRejected as error:
+                    await conn.execute("UPDATE business_images SET status = 'failed' WHERE id = $1", row["id"])
+                    log.info("photo_rejected", image=row["id"], code=error.code)
+                    continue
+                await conn.execute(
+                    "UPDATE business_images SET status = 'ready', width = $2, height = $3 WHERE id = $1",
+                    row["id"],
+                    info["width"],
+                    info["height"],
+                )
+                with suppress(StorageUnavailable):
+                    await self.storage.delete(original_key(row["storage_key"]))
+            await self.cache.invalidate_business(row["slug"])
+            done += 1
+        return done
+
+    async def delete(self, business_id: int, image_id: int) -> bool:
+        row = await db.fetchrow(
+            "DELETE FROM business_images WHERE id = $1 AND business_id = $2 RETURNING storage_key, width",
+            image_id,
+            business_id,
+        )
+        if row is None:
+            return False
+        for key in [*variant_keys(row["storage_key"]), original_key(row["storage_key"])]:
+            with suppress(StorageUnavailable):
+                await self.storage.delete(key)
+        return True
+
+    async def set_cover(self, business_id: int, image_id: int) -> None:
+        await db.execute(
+            "UPDATE business_images SET is_cover = (id = $2) WHERE business_id = $1", business_id, image_id
+        )
+
+    async def move(self, business_id: int, image_id: int, step: int) -> None:
+        """Swap a photo with its neighbour (step -1: earlier, +1: later); positions are then renumbered."""
+        ids = [
+            r["id"]
+            for r in await db.fetch(
+                "SELECT id FROM business_images WHERE business_id = $1 ORDER BY position, id", business_id
+            )
+        ]
+        if image_id not in ids:
+            return
+        i = ids.index(image_id)
+        j = max(0, min(len(ids) - 1, i + step))
+        ids[i], ids[j] = ids[j], ids[i]
+        async with db.engine().pool.acquire() as conn, conn.transaction():
+            await conn.executemany(
+                "UPDATE business_images SET position = $2 WHERE id = $1", [(pid, n) for n, pid in enumerate(ids)]
+            )
+
+
+class PhotoWorker:
+    """Polls for pending photos every second; started by the app (and by `servicerw worker`)."""
+
+    def __init__(self, photos: PhotoService, every: float = 1.0) -> None:
+        self.photos = photos
+        self.every = every
+        self._task: asyncio.Task | None = None
+
+    async def run(self) -> None:
+        while True:
+            try:
+                if not await self.photos.process_pending():
+                    await asyncio.sleep(self.every)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - keep the loop alive; the row stays pending
+                log.warning("photo_worker_error", error=repr(error))
+                await asyncio.sleep(self.every * 5)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="photo-worker")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
