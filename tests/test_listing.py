@@ -79,6 +79,14 @@ async def post_form(client, path: str, form: dict):
     return await client.post(path, data={"_csrf_token": token, **form}, headers=HTML, follow_redirects=False)
 
 
+async def test_the_new_listing_form_offers_every_sub_category_and_province(client, db):
+    await owner(client, "aline@example.rw")
+    page = (await client.get("/dashboard/new", headers=HTML)).text
+    tailors = await db.fetchval("SELECT id FROM categories WHERE slug = 'tailors'")
+    assert f'<option value="{tailors}">Tailors</option>' in page
+    assert page.count("<optgroup") == 10 and ">Kigali City<" in page
+
+
 async def test_the_dashboard_needs_a_login(client, db):
     for path in ("/dashboard", "/dashboard/new", "/dashboard/1/edit"):
         response = await client.get(path, headers=HTML, follow_redirects=False)

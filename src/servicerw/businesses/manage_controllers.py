@@ -203,12 +203,12 @@ class ListingController(Controller):
     async def place_options(
         self,
         catalog: NamedDependency[CatalogService],
-        level: FromQuery[str] = "district",
-        province_id: FromQuery[int | None] = None,
-        district_id: FromQuery[int | None] = None,
-        sector_id: FromQuery[int | None] = None,
+        province_id: FromQuery[str] = "",
+        district_id: FromQuery[str] = "",
+        sector_id: FromQuery[str] = "",
+        cell_id: FromQuery[str] = "",
     ) -> Template:
-        """htmx: the place selects below the one just changed."""
-        form = {"province_id": province_id, "district_id": district_id, "sector_id": sector_id}
-        places = await place_choices(catalog, None, {k: v for k, v in form.items() if v})
+        """htmx: the place selects below the one just changed (empty selects arrive as empty strings)."""
+        form = {"province_id": province_id, "district_id": district_id, "sector_id": sector_id, "cell_id": cell_id}
+        places = await place_choices(catalog, None, {k: v[:12] for k, v in form.items() if v.isdigit()})
         return Template("dashboard/_places.html", context={"places": places, "errors": {}})

@@ -110,7 +110,7 @@ class CatalogService:
                 "slug": top.slug,
                 "icon": top.icon,
                 "name": top.name(lang),
-                "children": [{"slug": c.slug, "name": c.name(lang)} for c in top.children],
+                "children": [{"id": c.id, "slug": c.slug, "name": c.name(lang)} for c in top.children],
             }
             for top in self.top_categories()
         ]

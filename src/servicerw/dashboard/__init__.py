@@ -1,0 +1,1 @@
+"""The owner's analytics dashboard: daily numbers for a business, with server-drawn SVG charts."""
