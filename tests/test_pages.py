@@ -140,3 +140,30 @@ async def test_first_html_response_of_home_and_profile_is_under_14kb_compressed(
         raw = response.extensions.get("raw_bytes") if hasattr(response, "extensions") else None
         compressed = len(raw) if raw else len(brotli.compress(response.content, quality=5))
         assert compressed < 14 * 1024, (url, compressed)
+
+
+async def test_profile_views_and_taps_on_call_whatsapp_website_email_are_counted(client, db):
+    import asyncio
+    import re as _re
+
+    business = await make_business(db, website="https://example.rw")
+    page = (await client.get(f"/b/{business['slug']}", headers=HTML)).text
+    assert f'hx-post="/b/{business["slug"]}/tap/call"' in page and 'href="tel:' in page  # the link still works
+    token = _re.search(r'"x-csrftoken": "([^"]+)"', page).group(1)
+    for kind in ("call", "whatsapp", "website", "email"):
+        response = await client.post(f"/b/{business['slug']}/tap/{kind}", headers={"x-csrftoken": token})
+        assert response.status_code == 204
+    assert (await client.post(f"/b/{business['slug']}/tap/fax", headers={"x-csrftoken": token})).status_code == 404
+    pending = await make_business(db, status="pending")
+    response = await client.post(f"/b/{pending['slug']}/tap/call", headers={"x-csrftoken": token})
+    assert response.status_code == 404
+    for _ in range(50):
+        counts = dict(
+            await db.fetch(
+                "SELECT event_type, count(*) FROM business_analytics WHERE business_id = $1 GROUP BY 1", business["id"]
+            )
+        )
+        if len(counts) == 5:
+            break
+        await asyncio.sleep(0.1)
+    assert counts == {"profile_view": 1, "call_click": 1, "whatsapp_click": 1, "website_click": 1, "email_click": 1}

@@ -98,6 +98,11 @@ class BusinessService:
         by_id = {row["id"]: self.card(row, lang) for row in rows}
         return [by_id[i] for i in ids if i in by_id]
 
+    async def public_id(self, slug: str) -> int | None:
+        """The id of a public (approved, active) business."""
+        row = await db.fetchrow("SELECT id FROM businesses WHERE slug = $1 AND status = 'approved' AND is_active", slug)
+        return row["id"] if row else None
+
     async def featured(self, lang: str, limit: int = 8) -> list[dict]:
         rows = await Business.raw(
             f"""SELECT {CARD_COLUMNS}
