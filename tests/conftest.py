@@ -114,6 +114,25 @@ async def _recreate_database() -> None:
         await conn.close()
 
 
+class MailSink:
+    """A real SMTP server (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        self.controller = Controller(self, hostname="127.0.0.1", port=_free_port())
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+mail_sink = MailSink()
+
+
 def pytest_configure(config):
     """Point every setting at the test services before any servicerw module reads them."""
     os.environ["DATABASE_URL"] = TEST_DATABASE_URL
@@ -125,10 +144,13 @@ def pytest_configure(config):
     os.environ.setdefault("S3_SECRET_KEY", "testing")
     os.environ["S3_BUCKET"] = "servicerw-test"
     os.environ.pop("SERVICERW_ENV", None)
+    mail_sink.controller.start()
+    os.environ["SMTP_URL"] = f"smtp://127.0.0.1:{mail_sink.controller.port}"
     asyncio.run(_recreate_database())
 
 
 def pytest_unconfigure(config):
+    mail_sink.controller.stop()
     for proc in _processes:
         proc.terminate()
         try:
@@ -202,3 +224,10 @@ def _fresh_cookies(request):
     """The client is shared by the session: each test starts without cookies (language, …)."""
     if "client" in request.fixturenames:
         request.getfixturevalue("client").cookies.clear()
+
+
+@pytest.fixture
+def mail_sink_messages() -> list:
+    """What the SMTP sink received (emptied for each test)."""
+    mail_sink.messages.clear()
+    return mail_sink.messages

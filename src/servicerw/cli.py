@@ -164,25 +164,27 @@ def serve(args: argparse.Namespace) -> None:
 
 
 async def _worker() -> None:
-    """Background work outside the web processes: photo processing (emails join with notifications)."""
+    """Background work outside the web processes: photo processing and sending the email outbox."""
     from servicerw.core import db
     from servicerw.core.cache import Cache
     from servicerw.core.storage import build_storage
     from servicerw.core.stores import build_store
     from servicerw.media.services import PhotoService, PhotoWorker
+    from servicerw.notifications.services import OutboxWorker
 
     settings = _settings()
     await db.start_pool(settings.database)
     store = build_store(settings.valkey)
+    photos = PhotoWorker(PhotoService(build_storage(settings.storage), Cache(store.with_namespace("cache"))))
     try:
-        await PhotoWorker(PhotoService(build_storage(settings.storage), Cache(store.with_namespace("cache")))).run()
+        await asyncio.gather(photos.run(), OutboxWorker(settings.email).run())
     finally:
         await db.close_pool()
         await store.close()
 
 
 def worker(_args: argparse.Namespace) -> None:
-    print("servicerw worker: processing photos (Ctrl-C to stop)", flush=True)
+    print("servicerw worker: processing photos and sending emails (Ctrl-C to stop)", flush=True)
     try:
         asyncio.run(_worker())
     except KeyboardInterrupt:
@@ -251,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     server_args(p_serve, "127.0.0.1")
     p_serve.set_defaults(func=serve)
 
-    p_worker = sub.add_parser("worker", help="run background work (photo processing)")
+    p_worker = sub.add_parser("worker", help="run background work (photos, emails)")
     p_worker.set_defaults(func=worker)
 
     p_migrate = sub.add_parser("migrate", help="apply all migrations to DATABASE_URL")

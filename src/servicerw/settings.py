@@ -108,6 +108,15 @@ class StorageSettings:
 
 
 @dataclass(frozen=True)
+class EmailSettings:
+    # smtp://user:password@host:587 (STARTTLS when the server offers it) or smtps://host:465; empty: emails
+    # are written to the log instead of being sent (development).
+    smtp_url: str = field(default_factory=lambda: _env("SMTP_URL"))
+    sender: str = field(default_factory=lambda: _env("EMAIL_FROM", "ServiceRW <no-reply@servicerw.rw>"))
+    timeout: float = field(default_factory=lambda: float(_env("SMTP_TIMEOUT", "10")))
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: _env_int("PORT", 8000))
@@ -139,6 +148,7 @@ class Settings:
     valkey: ValkeySettings = field(default_factory=ValkeySettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,32 @@
+"""Emails written to the outbox reach a real SMTP server (the aiosmtpd sink started by the harness)."""
+
+import asyncio
+import re
+
+from tests.test_accounts import _fresh_limits, sign_up  # noqa: F401 - autouse fixture: fresh rate limits
+
+
+async def test_the_verification_email_is_delivered_by_smtp_with_a_working_link(client, db, mail_sink_messages):
+    await client.get("/account/signup", headers={"accept-language": "fr"})
+    response = await sign_up(client, email="claude@example.rw")
+    assert response.status_code == 303
+    for _ in range(100):
+        delivered = [m for m in mail_sink_messages if str(m["To"]) == "claude@example.rw"]
+        if delivered:
+            break
+        await asyncio.sleep(0.1)
+    (message,) = delivered
+    assert message["Subject"] and message["Message-ID"].endswith("@servicerw>")
+    assert re.search(r"/account/verify\?token=\S+", message.get_content())
+    row = await db.fetchrow("SELECT * FROM email_outbox WHERE to_address = 'claude@example.rw'")
+    assert row["status"] == "sent" and row["provider"] == "smtp" and row["attempts"] == 1
+    assert str(row["idempotency_key"]) in message["Message-ID"]
+
+
+async def test_a_rolled_back_sign_up_sends_nothing(client, db, mail_sink_messages):
+    await sign_up(client, email="dup@example.rw")
+    client.cookies.clear()
+    await sign_up(client, email="dup@example.rw")  # refused: the email exists (its transaction rolls back)
+    await asyncio.sleep(1.5)
+    assert len([m for m in mail_sink_messages if str(m["To"]) == "dup@example.rw"]) == 1
+    assert await db.fetchval("SELECT count(*) FROM email_outbox WHERE to_address = 'dup@example.rw'") == 1
