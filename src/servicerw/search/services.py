@@ -21,6 +21,7 @@ PAGE_SIZE = 20
 MAX_PAGE = 500
 MAX_QUERY_LENGTH = 200
 MAX_WORDS = 8
+MIN_WORD = 3
 FEW_RESULTS = 3  # below this, typo correction is tried
 DEFAULT_RADIUS_KM = 10.0
 MAX_RADIUS_KM = 100.0
@@ -31,8 +32,9 @@ EARTH_KM = 6371.0
 
 def words_of(q: str) -> list[str]:
     """The words of a query: only word characters survive, so SQL and tsquery syntax are harmless.
-    Single letters are dropped: as a prefix they match nearly everything and mean nothing yet."""
-    return [w.lower() for w in _WORD.findall(q[:MAX_QUERY_LENGTH]) if len(w) > 1][:MAX_WORDS]
+    Words shorter than 3 letters are dropped: while typing, "k" or "ki" match half the country and mean
+    nothing yet (and in names they are mostly "de", "na", "&"); the page then shows the unfiltered list."""
+    return [w.lower() for w in _WORD.findall(q[:MAX_QUERY_LENGTH]) if len(w) >= MIN_WORD][:MAX_WORDS]
 
 
 def tsquery_text(words: list[str]) -> str:
