@@ -123,8 +123,11 @@ class SearchService:
         started = time.perf_counter()
         await self.catalog.ensure_loaded()
         version = await self.cache.version("search")
-        open_minute = minute_of_week() if params.open_now else None
-        key = f"search:{version}:{lang}:" + digest(asdict(params), open_minute)
+        # Open now changes every 15 minutes; the query is keyed by its searched words, so "Salon ",
+        # "salon" and "sa lon" (short words are not searched) share one entry.
+        open_slot = minute_of_week() // 15 if params.open_now else None
+        normalised = replace(params, q=" ".join(plain(w) for w in words_of(params.q)))
+        key = f"search:{version}:{lang}:" + digest(asdict(normalised), open_slot)
         payload = await self.cache.get(key) if use_cache else None
         cached = payload is not None
         if payload is None:
