@@ -57,6 +57,10 @@ bench-search URL="http://127.0.0.1:8000" *ARGS: setup
 bench-images: setup
     {{py}} bench/images.py
 
+# Owner dashboard statistics on DATABASE_URL (full seed volume): query, charts and page times, sizes.
+bench-dashboard *ARGS: setup
+    {{py}} bench/dashboard.py {{ARGS}}
+
 # EXPLAIN ANALYZE of the plan's hot queries on DATABASE_URL.
 bench-explain: setup
     {{py}} bench/explain.py

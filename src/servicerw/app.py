@@ -43,6 +43,7 @@ from servicerw.core.static import StaticFiles, serve_static  # noqa: E402
 from servicerw.core.storage import LocalStorage, build_storage  # noqa: E402
 from servicerw.core.stores import build_store  # noqa: E402
 from servicerw.core.web import day_name, format_number, format_rwf, language_middleware  # noqa: E402
+from servicerw.dashboard.controllers import DashboardController  # noqa: E402
 from servicerw.home.controllers import HomeController  # noqa: E402
 from servicerw.media.controllers import PhotoController  # noqa: E402
 from servicerw.media.services import PhotoService, PhotoWorker  # noqa: E402
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         AccountController,
         ListingController,
         PhotoController,
+        DashboardController,
         healthz,
         readyz,
         serve_static,
