@@ -147,6 +147,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         serve_static,
     ]
     if isinstance(storage, LocalStorage):
+        from litestar.datastructures import CacheControlHeader
         from litestar.static_files import create_static_files_router
 
         storage.root.mkdir(parents=True, exist_ok=True)
@@ -155,7 +156,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 path="/media",
                 directories=[storage.root],
                 include_in_schema=False,
-                cache_control=None,
+                # Keys are random and never reused: a year, like the S3 objects' Cache-Control.
+                cache_control=CacheControlHeader(max_age=31536000, public=True),
                 send_as_attachment=False,
             )
         )
