@@ -173,11 +173,21 @@ async def migrated_db() -> str:
 
 
 async def truncate_data(dsn: str) -> None:
+    """Empty the data tables. The app's background writers (analytics flush, photo and email workers)
+    may hold locks at that moment: a deadlock or lock timeout is retried."""
     import asyncpg
 
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE")
+        for attempt in range(10):
+            try:
+                await conn.execute("SET lock_timeout = '2s'")
+                await conn.execute(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE")
+                return
+            except (asyncpg.DeadlockDetectedError, asyncpg.LockNotAvailableError):
+                if attempt == 9:
+                    raise
+                await asyncio.sleep(0.2)
     finally:
         await conn.close()
 
