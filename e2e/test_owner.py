@@ -32,10 +32,14 @@ def fill_listing(page: Page, name: str, js: bool) -> None:
     if not js:
         page.get_by_role("button", name="Show the places of my choice").click()
         page.get_by_label("Name", exact=True).fill(name)
+    # With htmx each choice replaces the lists below it: wait for the new list before choosing from it.
+    expect(page.locator("select[name=district_id] option", has_text="Kicukiro")).to_have_count(1)
     page.locator("select[name=district_id]").select_option(label="Kicukiro")
     if not js:
         page.get_by_role("button", name="Show the places of my choice").click()
+    expect(page.locator("select[name=sector_id] option", has_text="Niboye")).to_have_count(1)
     page.locator("select[name=sector_id]").select_option(label="Niboye")
+    expect(page.locator("select[name=sector_id]")).to_have_value(re.compile(r"\d+"))
     page.get_by_label("Phone", exact=True).fill("+250 788 555 111")
     page.get_by_label("Description in English").fill("Made-to-measure clothes in Niboye.")
 
@@ -54,7 +58,7 @@ def test_owner_journey_with_photos_hours_and_statistics(page: Page, base_url: st
     )
     page.get_by_role("button", name="Upload").click()
     expect(page.get_by_text("received, being prepared").first).to_be_visible()
-    expect(page.locator("#photos img")).to_have_count(2, timeout=20000)  # processed, shown by polling
+    expect(page.locator("#photos img")).to_have_count(2, timeout=45000)  # processed, shown by polling
     page.goto(re.sub(r"/photos.*$", "/edit", page.url))
     page.locator("input[name=mon_open1]").fill("08:00")
     page.locator("input[name=mon_close1]").fill("17:30")
@@ -64,7 +68,8 @@ def test_owner_journey_with_photos_hours_and_statistics(page: Page, base_url: st
     expect(page.get_by_text("Your changes are saved.")).to_be_visible()
     expect(page.locator("input[name=fri_close1]")).to_have_value("17:30")
     page.get_by_role("link", name="Statistics").first.click()
-    expect(page.locator("svg").first).to_be_visible()
+    expect(page.get_by_text("Profile views").first).to_be_visible()  # the numbers come at once
+    expect(page.locator("#stats svg").first).to_be_visible(timeout=15000)  # charts: loaded lazily by htmx
 
 
 def test_create_and_edit_a_listing_with_javascript_off(browser: Browser, base_url: str):

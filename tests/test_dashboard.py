@@ -208,8 +208,11 @@ async def test_owner_sees_the_page_with_numbers_changes_and_charts(client, db, f
     for days in (30, 90):
         assert f'href="/dashboard/{data["business"]["id"]}/stats?days={days}"' in page
 
+    # The numbers come at once; the charts load lazily (htmx on "revealed", or ?charts=1 without JS).
+    assert "<svg" not in page and 'hx-trigger="revealed"' in page and "Show the charts" in page
+    page = (await client.get(f"/dashboard/{data['business']['id']}/stats?days=7&charts=1", headers=HTML)).text
     svgs = re.findall(r"<svg.*?</svg>", page, re.S)
-    assert len(svgs) == 7
+    assert len(svgs) == 7 and 'hx-trigger="revealed"' not in page
     for svg in svgs:
         root = ET.fromstring(svg)  # well-formed XML
         assert root.get("role") == "img" and root.get("viewBox") == "0 0 320 116"
@@ -235,7 +238,7 @@ async def test_owner_sees_the_page_with_numbers_changes_and_charts(client, db, f
 
     month = await client.get(f"/dashboard/{data['business']['id']}/stats", headers=HTML)  # default: 30 days
     assert month.status_code == 200 and '<strong aria-current="page">30 days</strong>' in month.text
-    quarter = (await client.get(f"/dashboard/{data['business']['id']}/stats?days=90", headers=HTML)).text
+    quarter = (await client.get(f"/dashboard/{data['business']['id']}/stats?days=90&charts=1", headers=HTML)).text
     assert all(len(svg) < 2600 for svg in re.findall(r"<svg.*?</svg>", quarter, re.S))
 
 
@@ -250,7 +253,7 @@ async def test_htmx_gets_the_fragment_only_and_languages_format_dates(client, db
     assert fragment.text.count("<svg") == 7 and "HX-Request" in fragment.headers["vary"]
     restore = await client.get(url, headers={**HTMX, "hx-history-restore-request": "true"})
     assert "<html" in restore.text  # Back/Forward after the cache: the whole page
-    french = await client.get(url, headers={**HTML, "accept-language": "fr"})
+    french = await client.get(url + "&charts=1", headers={**HTML, "accept-language": "fr"})
     assert french.status_code == 200
     svg = ET.fromstring(re.search(r"<svg.*?</svg>", french.text, re.S).group(0))
     last = kigali_today()
@@ -305,7 +308,7 @@ async def test_business_without_any_event_shows_zeros(client, db):
     owner_id = await make_user(db, "owner@example.rw")
     business = await make_business(db, owner_id=owner_id)
     await as_user(client, owner_id)
-    page = (await client.get(f"/dashboard/{business['id']}/stats?days=90", headers=HTML)).text
+    page = (await client.get(f"/dashboard/{business['id']}/stats?days=90&charts=1", headers=HTML)).text
     assert page.count("no change") == 7 and page.count(": none yet.") == 7
     assert len(re.findall(r"<tr><th scope=\"row\">", page)) == 90
 

@@ -68,8 +68,9 @@ def period_text(start, end, lang: str) -> str:
     return f"{first} – {format_day(end, lang, 'yMMMd')}"
 
 
-def present(stats: Stats, lang: str) -> dict:
-    """Everything the fragment shows, formatted for the language."""
+def present(stats: Stats, lang: str, with_charts: bool = True) -> dict:
+    """Everything the fragment shows, formatted for the language. Without charts, the page shows the
+    numbers at once and htmx loads the charts when the section scrolls into view."""
     gettext = i18n.gettext
     labels = metric_labels()
     dates = stats.dates
@@ -97,7 +98,9 @@ def present(stats: Stats, lang: str) -> dict:
                 previous=format_int(metric.previous, lang),
                 change=change,
                 trend=trend,
-                chart=line_chart(
+                chart=Markup("")
+                if not with_charts
+                else line_chart(
                     metric.daily,
                     dates,
                     chart_id=f"c-{metric.key.replace('_', '-')}",
@@ -137,6 +140,7 @@ class DashboardController(Controller):
         business_id: FromPath[int],
         dashboard: NamedDependency[DashboardService],
         days: Annotated[int, QueryParameter(ge=1, le=366)] = DEFAULT_PERIOD,
+        charts: Annotated[str, QueryParameter(max_length=1)] = "",
     ) -> Template | Redirect | ClientRedirect:
         if days not in PERIODS:
             raise ValidationException(f"days must be one of {', '.join(map(str, PERIODS))}")
@@ -152,7 +156,11 @@ class DashboardController(Controller):
             raise NotFoundException()
         lang = i18n.current_language()
         stats = await dashboard.stats(business_id, days)
-        context = {"business": business, **present(stats, lang)}
-        if wants_fragment(request):
+        fragment = wants_fragment(request)
+        # The full page draws the numbers at once; the charts come lazily (htmx, when scrolled to) or,
+        # without JavaScript, inline after a tap on "Show the charts" (?charts=1).
+        with_charts = fragment or charts == "1"
+        context = {"business": business, "with_charts": with_charts, **present(stats, lang, with_charts)}
+        if fragment:
             return Template("dashboard/_stats.html", context=context, headers=HEADERS)
         return Template("dashboard/stats.html", context=context, headers=HEADERS)
