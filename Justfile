@@ -10,7 +10,7 @@ demo *ARGS: setup
     {{bin}}/servicerw demo {{ARGS}}
 
 # Lint, unit/integration tests, then the Playwright end-to-end run.
-test: setup browser
+test: setup browser services
     {{bin}}/ruff check src tests e2e bench
     {{bin}}/ruff format --check src tests e2e bench
     {{py}} -m pytest tests
@@ -35,6 +35,15 @@ browser:
     if ! command -v chromium >/dev/null; then
         if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
         $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+    fi
+
+# A Valkey-protocol server binary for the tests (each run starts its own); Debian ships redis-server.
+services:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if ! command -v valkey-server >/dev/null && ! command -v redis-server >/dev/null; then
+        if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq redis-server >/dev/null
     fi
 
 # Apply migrations to DATABASE_URL.

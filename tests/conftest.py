@@ -3,8 +3,7 @@ S3 endpoint (moto_server). Services are started here when not configured; nothin
 
 - PostgreSQL: see tests/services.py (TEST_DATABASE_ADMIN_URL, else 127.0.0.1:5432, else embedded);
   the `servicerw_test` database (TEST_DATABASE_NAME) is recreated and migrated for each run.
-- TEST_VALKEY_URL: default redis://127.0.0.1:6379/15 when something answers there, else a
-  `redis-server` (or `valkey-server`) started on a free port.
+- TEST_VALKEY_URL: default a `valkey-server` (or `redis-server`) of the run's own on a free port.
 - TEST_S3_ENDPOINT_URL: default a `moto_server` started on a free port.
 """
 
@@ -68,12 +67,14 @@ _processes: list[subprocess.Popen] = []
 
 
 def _valkey_url() -> str:
+    """A Valkey-protocol server of this test run's own (tests flush it), so that two runs on one machine
+    never disturb each other; the shared one on 6379 (db 15) only when no server binary is installed."""
     if os.environ.get("TEST_VALKEY_URL"):
         return os.environ["TEST_VALKEY_URL"]
-    if _port_open("127.0.0.1", 6379):
-        return "redis://127.0.0.1:6379/15"
     binary = shutil.which("valkey-server") or shutil.which("redis-server")
     if not binary:
+        if _port_open("127.0.0.1", 6379):
+            return "redis://127.0.0.1:6379/15"
         raise RuntimeError("No Valkey-protocol server: install redis-server or set TEST_VALKEY_URL")
     port = _free_port()
     proc = subprocess.Popen(
@@ -83,7 +84,7 @@ def _valkey_url() -> str:
     )
     _processes.append(proc)
     _wait_for_port(port, proc, "valkey/redis server")
-    return f"redis://127.0.0.1:{port}/15"
+    return f"redis://127.0.0.1:{port}/0"
 
 
 def _s3_endpoint() -> str:

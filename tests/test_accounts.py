@@ -258,3 +258,12 @@ async def test_no_get_changes_state(client, db):
         assert response.status_code in (200, 405), path
     assert await db.fetchval("SELECT count(*) FROM users") == count
     assert (await client.get("/account", headers=HTML)).status_code == 200  # still logged in
+
+
+async def test_a_deactivated_account_loses_access_at_once(client, db):
+    await sign_up(client)
+    await db.execute("UPDATE users SET is_active = false WHERE email = 'aline@example.rw'")
+    for path in ("/account", "/dashboard", "/dashboard/new"):
+        response = await client.get(path, headers=HTML, follow_redirects=False)
+        assert response.status_code == 303 and "/account/login" in response.headers["location"], path
+    assert (await log_in(client)).status_code == 422  # and cannot log in again
