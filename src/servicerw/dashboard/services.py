@@ -17,20 +17,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from servicerw.analytics.tables import EVENT_TYPES
 from servicerw.core import db
 
 KIGALI = ZoneInfo("Africa/Kigali")
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
-METRICS = (
-    "profile_view",
-    "search_impression",
-    "call_click",
-    "whatsapp_click",
-    "website_click",
-    "email_click",
-    "inquiry",
-)
+METRICS = EVENT_TYPES  # the analytics event types, in the order the dashboard shows them
 EVENT_METRICS = METRICS[:-1]  # the ones counted in business_analytics; inquiries come from their own table
 
 # Built from the fixed metric names above (no outside input).

@@ -10,6 +10,7 @@ from contextlib import suppress
 import structlog
 
 from servicerw.core import db
+from servicerw.core.background import PollingWorker
 from servicerw.core.cache import Cache
 from servicerw.core.storage import Storage, StorageUnavailable
 from servicerw.media.processing import ImageRejected, inspect, process, storage_key, variant_keys
@@ -147,30 +148,14 @@ class PhotoService:
             )
 
 
-class PhotoWorker:
-    """Polls for pending photos every second; started by the app (and by `servicerw worker`)."""
+class PhotoWorker(PollingWorker):
+    """Processes pending photos; started by the app (and by `servicerw worker`)."""
+
+    name = "photo_worker"
 
     def __init__(self, photos: PhotoService, every: float = 1.0) -> None:
         self.photos = photos
         self.every = every
-        self._task: asyncio.Task | None = None
 
-    async def run(self) -> None:
-        while True:
-            try:
-                if not await self.photos.process_pending():
-                    await asyncio.sleep(self.every)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # noqa: BLE001 - keep the loop alive; the row stays pending
-                log.warning("photo_worker_error", error=repr(error))
-                await asyncio.sleep(self.every * 5)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="photo-worker")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+    async def work(self) -> int:
+        return await self.photos.process_pending()

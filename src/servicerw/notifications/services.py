@@ -7,13 +7,13 @@ import asyncio
 import random
 import smtplib
 import ssl
-from contextlib import suppress
 from email.message import EmailMessage as MimeMessage
 from urllib.parse import unquote, urlsplit
 
 import structlog
 
 from servicerw.core import db
+from servicerw.core.background import PollingWorker
 from servicerw.settings import EmailSettings
 
 
@@ -84,15 +84,16 @@ def build_sender(settings: EmailSettings) -> SmtpSender | LogSender:
     return SmtpSender(settings) if settings.smtp_url else LogSender()
 
 
-class OutboxWorker:
+class OutboxWorker(PollingWorker):
     """Sends pending outbox rows (FOR UPDATE SKIP LOCKED), retrying with exponential backoff and jitter;
     after MAX_ATTEMPTS a row is marked dead. The idempotency key travels as the Message-ID."""
+
+    name = "outbox_worker"
 
     def __init__(self, settings: EmailSettings, every: float = 1.0) -> None:
         self.settings = settings
         self.sender = build_sender(settings)
         self.every = every
-        self._task: asyncio.Task | None = None
 
     def _message(self, row) -> MimeMessage:
         message = MimeMessage()
@@ -140,22 +141,5 @@ class OutboxWorker:
                 sent += 1
         return sent
 
-    async def run(self) -> None:
-        while True:
-            try:
-                if not await self.send_pending():
-                    await asyncio.sleep(self.every)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # noqa: BLE001 - keep the loop alive; rows stay pending
-                log.warning("outbox_worker_error", error=repr(error))
-                await asyncio.sleep(self.every * 5)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="outbox-worker")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+    async def work(self) -> int:
+        return await self.send_pending()
