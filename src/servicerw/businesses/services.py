@@ -81,23 +81,6 @@ class BusinessService:
             "picture": picture(self.storage, row["cover_key"], row["business_name"], row["cover_width"]),
         }
 
-    async def cards(self, ids: list[int], lang: str) -> list[dict]:
-        """Result cards for these businesses, in the given order (public ones only)."""
-        if not ids:
-            return []
-        rows = await db.fetch(
-            f"""SELECT {CARD_COLUMNS}
-                FROM businesses b
-                JOIN categories c ON c.id = b.category_id
-                JOIN locations l ON l.id = b.location_id
-                LEFT JOIN locations d ON d.id = l.district_id
-                {COVER_JOIN}
-                WHERE b.id = ANY($1::int[]) AND b.status = 'approved' AND b.is_active""",
-            ids,
-        )
-        by_id = {row["id"]: self.card(row, lang) for row in rows}
-        return [by_id[i] for i in ids if i in by_id]
-
     async def public_id(self, slug: str) -> int | None:
         """The id of a public (approved, active) business."""
         row = await db.fetchrow("SELECT id FROM businesses WHERE slug = $1 AND status = 'approved' AND is_active", slug)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, QueryParameter
@@ -271,7 +271,3 @@ def _category_options(catalog: CatalogService, lang: str, _version: float) -> st
 @lru_cache(maxsize=2)
 def _district_options(catalog: CatalogService, _version: float) -> str:
     return "".join(f'<option value="{d.slug}">{escape(d.name)}</option>' for d in catalog.districts())
-
-
-def current_path(request: Request) -> str:
-    return request.url.path

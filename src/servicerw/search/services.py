@@ -15,7 +15,6 @@ from servicerw.businesses.services import KIGALI, BusinessService, picture
 from servicerw.catalog.services import CatalogService
 from servicerw.core import db
 from servicerw.core.cache import SEARCH_TTL, Cache, digest
-from servicerw.core.i18n import pick
 
 PAGE_SIZE = 20
 MAX_PAGE = 500
@@ -103,7 +102,6 @@ class SearchResult:
     facets: dict = field(default_factory=dict)
     corrected: str = ""  # "did you mean" / "showing results for"
     suggestions: list[dict] = field(default_factory=list)  # for zero results
-    cached: bool = False
     latency_ms: float = 0.0
 
     @property
@@ -129,7 +127,6 @@ class SearchService:
         normalised = replace(params, q=" ".join(plain(w) for w in words_of(params.q)))
         key = f"search:{version}:{lang}:" + digest(asdict(normalised), open_slot)
         payload = await self.cache.get(key) if use_cache else None
-        cached = payload is not None
         if payload is None:
             payload = await self._search(params, lang)
             await self.cache.set(key, payload, SEARCH_TTL)
@@ -141,7 +138,6 @@ class SearchService:
             facets=payload["facets"],
             corrected=payload["corrected"],
             suggestions=payload["suggestions"],
-            cached=cached,
             latency_ms=(time.perf_counter() - started) * 1000,
         )
 
@@ -446,11 +442,3 @@ def plain(text: str) -> str:
 
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def category_label(catalog: CatalogService, slug: str, lang: str) -> str:
-    category = catalog.category_slugs.get(slug)
-    return category.name(lang) if category else slug
-
-
-__all__ = ["SearchParams", "SearchResult", "SearchService", "pick"]
