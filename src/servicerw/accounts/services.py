@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from servicerw.core import db
 from servicerw.core.i18n import gettext as _
+from servicerw.core.sessions import current_user_id
 from servicerw.notifications.services import queue_email
 
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
@@ -242,3 +243,15 @@ class AccountService:
                 "UPDATE users SET password_hash = $1, updated_at = now() WHERE id = $2", _hasher.hash(password), user_id
             )
         return user_id
+
+
+async def active_user_id(request) -> int | None:
+    """The logged-in user if the account still exists and is active; a deactivated account's session is
+    ended on its next request."""
+    user_id = current_user_id(request)
+    if user_id is None:
+        return None
+    if await AccountService().get(user_id) is None:
+        request.clear_session()
+        return None
+    return user_id

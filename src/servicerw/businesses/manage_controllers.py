@@ -12,6 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from servicerw.accounts.services import active_user_id
 from servicerw.businesses.listing import DAYS, MAX_SERVICES, ListingErrors, ListingService
 from servicerw.catalog.services import CatalogService
 from servicerw.core import db, i18n
@@ -19,18 +20,6 @@ from servicerw.core.sessions import current_user_id
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 NO_STORE = {"cache-control": "no-store"}
-
-
-async def _active_user(request: Request) -> int | None:
-    """The logged-in user if the account is still active; a deactivated account's session is ended."""
-    user_id = current_user_id(request)
-    if user_id is None:
-        return None
-    row = await db.fetchrow("SELECT is_active FROM users WHERE id = $1", user_id)
-    if row is None or not row["is_active"]:
-        request.clear_session()
-        return None
-    return user_id
 
 
 def _login(request: Request) -> Redirect:
@@ -120,14 +109,14 @@ class ListingController(Controller):
 
     @get("/", name="dashboard")
     async def dashboard(self, request: Request, listings: NamedDependency[ListingService]) -> Template | Redirect:
-        user_id = await _active_user(request)
+        user_id = await active_user_id(request)
         if user_id is None:
             return _login(request)
         return Template("dashboard/home.html", context={"businesses": await listings.mine(user_id)}, headers=NO_STORE)
 
     @get("/new", name="listing_new")
     async def new_form(self, request: Request, catalog: NamedDependency[CatalogService]) -> Template | Redirect:
-        if await _active_user(request) is None:
+        if await active_user_id(request) is None:
             return _login(request)
         context = await self._context(catalog, {}, None, {}, action="/dashboard/new", creating=True)
         return Template("dashboard/listing_form.html", context=context, headers=NO_STORE)
@@ -140,7 +129,7 @@ class ListingController(Controller):
         listings: NamedDependency[ListingService],
         catalog: NamedDependency[CatalogService],
     ) -> Template | Redirect:
-        user_id = await _active_user(request)
+        user_id = await active_user_id(request)
         if user_id is None:
             return _login(request)
         if data.get("refresh_places"):  # no JavaScript: the place lists were refreshed, nothing saved

@@ -55,40 +55,31 @@ async def ping(limit_seconds: float = 2.0) -> bool:
 _RETRYABLE = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError, OSError)
 
 
-async def fetch(sql: str, *args) -> list[asyncpg.Record]:
+async def fetch(sql: str, *args, settings: dict[str, str] | None = None) -> list[asyncpg.Record]:
     """A read-only query on the pool, retried once when the connection dropped (e.g. a Postgres restart
-    leaves dead connections in the pool: the first use fails, the retry gets a fresh one)."""
+    leaves dead connections in the pool: the first use fails, the retry gets a fresh one). `settings`
+    are planner settings local to the query's own read-only transaction (SET LOCAL)."""
     pool = engine().pool
     for attempt in (1, 2):
         try:
             async with pool.acquire() as conn:
-                return await conn.fetch(sql, *args)
+                if not settings:
+                    return await conn.fetch(sql, *args)
+                async with conn.transaction(readonly=True):
+                    for name, value in settings.items():
+                        await conn.execute("SELECT set_config($1, $2, true)", name, value)
+                    return await conn.fetch(sql, *args)
         except _RETRYABLE:
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
 
 
-async def fetchrow(sql: str, *args) -> asyncpg.Record | None:
-    rows = await fetch(sql, *args)
+async def fetchrow(sql: str, *args, settings: dict[str, str] | None = None) -> asyncpg.Record | None:
+    rows = await fetch(sql, *args, settings=settings)
     return rows[0] if rows else None
 
 
 async def execute(sql: str, *args) -> str:
     async with engine().pool.acquire() as conn:
         return await conn.execute(sql, *args)
-
-
-async def fetchrow_with_settings(settings: dict[str, str], sql: str, *args) -> asyncpg.Record | None:
-    """One read-only query with planner settings local to its transaction (SET LOCAL)."""
-    pool = engine().pool
-    for attempt in (1, 2):
-        try:
-            async with pool.acquire() as conn, conn.transaction(readonly=True):
-                for name, value in settings.items():
-                    await conn.execute(f"SELECT set_config('{name}', '{value}', true)")
-                return await conn.fetchrow(sql, *args)
-        except _RETRYABLE:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from babel.numbers import format_decimal
 from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.plugins.htmx import HTMXRequest
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicerw.core import i18n
@@ -85,3 +86,9 @@ def day_name(day: str) -> str:
     from babel.dates import get_day_names
 
     return get_day_names("wide", locale=i18n.babel_locale())[_DAY_INDEX[day]].capitalize()
+
+
+def wants_fragment(request: HTMXRequest) -> bool:
+    """htmx asked for a part of the page: not a boosted navigation, nor a Back/Forward history restore
+    (both need the whole page)."""
+    return bool(request.htmx) and not request.htmx.history_restore_request and not request.htmx.boosted

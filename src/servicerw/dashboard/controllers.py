@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from servicerw.core import i18n
 from servicerw.core.sessions import current_user_id
+from servicerw.core.web import wants_fragment
 from servicerw.dashboard.charts import format_day, format_int, line_chart
 from servicerw.dashboard.services import DEFAULT_PERIOD, PERIODS, DashboardService, Metric, Stats
 
@@ -122,10 +123,6 @@ def present(stats: Stats, lang: str, with_charts: bool = True) -> dict:
         "metrics": metrics,
         "rows": rows,
     }
-
-
-def wants_fragment(request: HTMXRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request and not request.htmx.boosted
 
 
 class DashboardController(Controller):

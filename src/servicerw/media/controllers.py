@@ -15,6 +15,7 @@ from servicerw.businesses.listing import ListingService
 from servicerw.core import i18n
 from servicerw.core.sessions import current_user_id
 from servicerw.core.storage import variant_key
+from servicerw.core.web import wants_fragment
 from servicerw.media.processing import MAX_UPLOAD_BYTES, variant_widths
 from servicerw.media.services import MAX_FILES_PER_UPLOAD, MAX_PHOTOS, PhotoError, PhotoService
 
@@ -53,7 +54,7 @@ class PhotoController(Controller):
             "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
             "pending": any(p["status"] == "pending" for p in items),
         }
-        name = "dashboard/_photos.html" if request.htmx and not request.htmx.boosted else "dashboard/photos.html"
+        name = "dashboard/_photos.html" if wants_fragment(request) else "dashboard/photos.html"
         return Template(name, context=context, status_code=status, headers=NO_STORE)
 
     @get("/", name="photos")

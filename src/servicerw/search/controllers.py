@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 from servicerw.analytics.services import AnalyticsWriter
 from servicerw.catalog.services import CatalogService
 from servicerw.core import i18n
+from servicerw.core.web import wants_fragment
 from servicerw.search.services import (
     DEFAULT_RADIUS_KM,
     MAX_PAGE,
@@ -84,11 +85,6 @@ def build_params(
         sort=sort if (sort != "distance" or where) else "relevance",
         page=page,
     )
-
-
-def wants_fragment(request: HTMXRequest) -> bool:
-    """htmx asked for a part of the page (not a Back/Forward history restore, which needs the whole page)."""
-    return bool(request.htmx) and not request.htmx.history_restore_request and not request.htmx.boosted
 
 
 def record(analytics: AnalyticsWriter, result: SearchResult, lang: str, source: str) -> None:

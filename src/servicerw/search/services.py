@@ -324,12 +324,10 @@ class SearchService:
                 ) cover ON true) p) AS page
         FROM f
         """
-        if words and not by_name_similarity:
-            # The planner prices a sequential scan without the cost of reading every large vector out of
-            # TOAST; for broad prefixes ("ki", "sa") it then picks it and runs 10x slower than the GIN index.
-            row = await db.fetchrow_with_settings({"enable_seqscan": "off"}, sql, *args)
-        else:
-            row = await db.fetchrow(sql, *args)
+        # The planner prices a sequential scan without the cost of reading every large vector out of
+        # TOAST; for broad prefixes ("sal", "kig") it then picks it and runs 10x slower than the GIN index.
+        text_search = bool(words) and not by_name_similarity
+        row = await db.fetchrow(sql, *args, settings={"enable_seqscan": "off"} if text_search else None)
         items = [self._card(r, lang) for r in (json.loads(row["page"]) if row["page"] else [])]
         groups = [(int(kind), int(gid), int(n)) for kind, gid, n in (row["groups"] or []) if gid is not None]
         facets = {
