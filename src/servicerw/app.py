@@ -46,8 +46,8 @@ from servicerw.core.web import day_name, format_number, format_rwf, language_mid
 from servicerw.dashboard.controllers import DashboardController  # noqa: E402
 from servicerw.home.controllers import HomeController  # noqa: E402
 from servicerw.media.controllers import PhotoController  # noqa: E402
-from servicerw.media.services import PhotoService, PhotoWorker  # noqa: E402
-from servicerw.notifications.services import OutboxWorker  # noqa: E402
+from servicerw.media.services import PhotoService, photo_worker  # noqa: E402
+from servicerw.notifications.services import outbox_worker  # noqa: E402
 from servicerw.search.controllers import SearchController  # noqa: E402
 from servicerw.search.controllers import selected as selected_options  # noqa: E402
 from servicerw.search.services import SearchService  # noqa: E402
@@ -102,8 +102,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     accounts = AccountService()
     listings = ListingService(cache)
     photos = PhotoService(storage, cache)
-    photo_worker = PhotoWorker(photos)
-    outbox_worker = OutboxWorker(settings.email)
+    photos_worker = photo_worker(photos)
+    email_worker = outbox_worker(settings.email)
     server = settings.server
     # Per client address on the account forms (log-in, sign-up, reset); per account is in the controller.
     auth_rate_limit = RateLimitConfig(
@@ -121,15 +121,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await storage.ping()
         await catalog.ensure_loaded()
         analytics.start()
-        photo_worker.start()
-        outbox_worker.start()
+        photos_worker.start()
+        email_worker.start()
         refresher = asyncio.create_task(refresh_search_words(search), name="search-words")
         try:
             yield
         finally:
             refresher.cancel()
-            await photo_worker.stop()
-            await outbox_worker.stop()
+            await photos_worker.stop()
+            await email_worker.stop()
             await analytics.stop()
             await db.close_pool()
             await store.close()
@@ -225,7 +225,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.analytics = analytics
     app.state.search = search
     app.state.photos = photos
-    app.state.outbox = outbox_worker
     app.state.store = store
     app.state.storage = storage
     app.state.valkey_configured = bool(settings.valkey.url)

@@ -169,15 +169,15 @@ async def _worker() -> None:
     from servicerw.core.cache import Cache
     from servicerw.core.storage import build_storage
     from servicerw.core.stores import build_store
-    from servicerw.media.services import PhotoService, PhotoWorker
-    from servicerw.notifications.services import OutboxWorker
+    from servicerw.media.services import PhotoService, photo_worker
+    from servicerw.notifications.services import outbox_worker
 
     settings = _settings()
     await db.start_pool(settings.database)
     store = build_store(settings.valkey)
-    photos = PhotoWorker(PhotoService(build_storage(settings.storage), Cache(store.with_namespace("cache"))))
+    photos = photo_worker(PhotoService(build_storage(settings.storage), Cache(store.with_namespace("cache"))))
     try:
-        await asyncio.gather(photos.run(), OutboxWorker(settings.email).run())
+        await asyncio.gather(photos.run(), outbox_worker(settings.email).run())
     finally:
         await db.close_pool()
         await store.close()

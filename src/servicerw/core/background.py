@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 
 import structlog
@@ -11,12 +12,12 @@ log = structlog.get_logger(__name__)
 
 
 class PollingWorker:
-    name = "worker"
-    every = 1.0  # seconds to wait when there was nothing to do
-
-    async def work(self) -> int:  # pragma: no cover - overridden
-        """Do one batch; return how many items were handled."""
-        raise NotImplementedError
+    def __init__(self, name: str, work: Callable[[], Awaitable[int]], every: float = 1.0) -> None:
+        """`work` does one batch and returns how many items it handled; `every` is the wait when idle."""
+        self.name = name
+        self.work = work
+        self.every = every
+        self._task: asyncio.Task | None = None
 
     async def run(self) -> None:
         while True:
@@ -33,8 +34,7 @@ class PollingWorker:
         self._task = asyncio.create_task(self.run(), name=self.name)
 
     async def stop(self) -> None:
-        task = getattr(self, "_task", None)
-        if task:
-            task.cancel()
+        if self._task:
+            self._task.cancel()
             with suppress(asyncio.CancelledError):
-                await task
+                await self._task

@@ -1,5 +1,5 @@
 """Business photos: upload (validated by content, original stored in S3, a durable `pending` row), then
-processing off the request (fixed sizes in WebP/JPEG, EXIF/GPS stripped) by `PhotoWorker`, which runs
+processing off the request (fixed sizes in WebP/JPEG, EXIF/GPS stripped) by `photo_worker()`, which runs
 inside the app and in `servicerw worker`. A crash leaves the row pending: the next pass picks it up."""
 
 from __future__ import annotations
@@ -148,14 +148,6 @@ class PhotoService:
             )
 
 
-class PhotoWorker(PollingWorker):
+def photo_worker(photos: PhotoService) -> PollingWorker:
     """Processes pending photos; started by the app (and by `servicerw worker`)."""
-
-    name = "photo_worker"
-
-    def __init__(self, photos: PhotoService, every: float = 1.0) -> None:
-        self.photos = photos
-        self.every = every
-
-    async def work(self) -> int:
-        return await self.photos.process_pending()
+    return PollingWorker("photo_worker", photos.process_pending)

@@ -84,16 +84,13 @@ def build_sender(settings: EmailSettings) -> SmtpSender | LogSender:
     return SmtpSender(settings) if settings.smtp_url else LogSender()
 
 
-class OutboxWorker(PollingWorker):
+class OutboxSender:
     """Sends pending outbox rows (FOR UPDATE SKIP LOCKED), retrying with exponential backoff and jitter;
     after MAX_ATTEMPTS a row is marked dead. The idempotency key travels as the Message-ID."""
 
-    name = "outbox_worker"
-
-    def __init__(self, settings: EmailSettings, every: float = 1.0) -> None:
+    def __init__(self, settings: EmailSettings) -> None:
         self.settings = settings
         self.sender = build_sender(settings)
-        self.every = every
 
     def _message(self, row) -> MimeMessage:
         message = MimeMessage()
@@ -141,5 +138,7 @@ class OutboxWorker(PollingWorker):
                 sent += 1
         return sent
 
-    async def work(self) -> int:
-        return await self.send_pending()
+
+def outbox_worker(settings: EmailSettings) -> PollingWorker:
+    """Sends the outbox; started by the app (and by `servicerw worker`)."""
+    return PollingWorker("outbox_worker", OutboxSender(settings).send_pending)
