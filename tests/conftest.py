@@ -242,3 +242,36 @@ def mail_sink_messages() -> list:
     """What the SMTP sink received (emptied for each test)."""
     mail_sink.messages.clear()
     return mail_sink.messages
+
+
+@pytest.fixture
+def valkey_server():
+    """A Valkey-protocol server of one test's own, which the test may stop (kill) or freeze (SIGSTOP):
+    yields the process and its URL."""
+    import signal
+
+    port = _free_port()
+    binary = shutil.which("valkey-server") or shutil.which("redis-server")
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait_for_port(port, proc, "valkey/redis server")
+    yield proc, f"redis://127.0.0.1:{port}/0"
+    proc.send_signal(signal.SIGCONT)
+    proc.kill()
+    proc.wait()
+
+
+@pytest.fixture(scope="session")
+def invalidate_route(app):
+    """A route (test only) that calls the cache invalidation hook inside the app (the app runs on the test
+    client's own event loop, so tests cannot call its stores directly)."""
+    from litestar import post
+
+    @post("/__test__/invalidate", sync_to_thread=False, status_code=204, opt={"exclude_from_csrf": True})
+    async def invalidate(data: dict) -> None:
+        await app.state.cache.invalidate_business(data["slug"])
+
+    app.register(invalidate)

@@ -10,7 +10,7 @@ from tests.test_accounts import HTML
 from tests.test_listing import listing_form, owner, post_form
 
 PUBLIC_PREFIXES = ("/", "/b/", "/c/", "/p/", "/search", "/lang/", "/static/", "/healthz", "/readyz", "/media")
-OWNER_PREFIXES = ("/dashboard", "/account")
+OWNER_PREFIXES = ("/dashboard", "/account", "/admin")
 
 
 def concrete(path: str, ids: dict) -> str:
@@ -38,7 +38,28 @@ async def owned(client, db):
         "INSERT INTO business_images (business_id, storage_key, status) VALUES ($1, 'img/00/x', 'ready') RETURNING id",
         business["id"],
     )
-    return {"business_id": business["id"], "image_id": image_id, "action": "delete", "name": business["business_name"]}
+    inquiry_id = await db.fetchval(
+        """INSERT INTO customer_inquiries (business_id, customer_name, customer_email, message)
+           VALUES ($1, 'Claudine', 'claudine@example.rw', 'Private message to the owner') RETURNING id""",
+        business["id"],
+    )
+    customer = await db.fetchval(
+        "INSERT INTO users (email, full_name, password_hash) VALUES ('c@example.rw', 'C', 'x') RETURNING id"
+    )
+    review_id = await db.fetchval(
+        """INSERT INTO reviews (business_id, user_id, rating, body, status)
+           VALUES ($1, $2, 4, 'Good work', 'approved') RETURNING id""",
+        business["id"],
+        customer,
+    )
+    return {
+        "business_id": business["id"],
+        "image_id": image_id,
+        "inquiry_id": inquiry_id,
+        "review_id": review_id,
+        "action": "delete",
+        "name": business["business_name"],
+    }
 
 
 async def test_every_owner_route_refuses_anonymous_visitors(client, db, owned, app):
@@ -74,6 +95,8 @@ async def test_another_owner_gets_404_on_every_route_of_the_business(client, db,
         assert owned["name"] not in response.text
     assert await db.fetchval("SELECT count(*) FROM business_images") == 1
     assert await db.fetchval("SELECT business_name FROM businesses") == owned["name"]
+    assert await db.fetchval("SELECT status FROM customer_inquiries") == "new"  # not even marked read
+    assert await db.fetchval("SELECT owner_reply FROM reviews") == ""
 
 
 def test_public_route_list_is_what_we_expect(app):

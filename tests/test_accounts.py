@@ -7,9 +7,10 @@ import pytest
 from litestar.stores.memory import MemoryStore
 from valkey.asyncio import Valkey
 
-from servicerw.accounts.controllers import ACCOUNT_FAILURES, _account_failed, _account_throttle
+from servicerw.accounts.controllers import ACCOUNT_FAILURES, WINDOW, _account_throttle
 from servicerw.accounts.services import password_problem
 from servicerw.core.sessions import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, current_user_id, session_config
+from servicerw.core.throttle import Throttle
 from servicerw.settings import ServerSettings, get_settings
 
 HTML = {"accept": "text/html", "accept-language": "en"}
@@ -196,15 +197,15 @@ async def test_login_is_throttled_per_address_and_a_forged_forwarded_for_does_no
 
 
 async def test_login_is_throttled_per_account():
-    store = MemoryStore()
+    failures = Throttle(MemoryStore(), ACCOUNT_FAILURES, WINDOW)
     for _ in range(ACCOUNT_FAILURES):
-        await _account_throttle(store, "aline@example.rw")
-        await _account_failed(store, "aline@example.rw")
+        await _account_throttle(failures, "aline@example.rw")
+        await failures.hit("fail:aline@example.rw")
     from litestar.exceptions import TooManyRequestsException
 
     with pytest.raises(TooManyRequestsException):
-        await _account_throttle(store, "aline@example.rw")
-    await _account_throttle(store, "other@example.rw")  # other accounts are not affected
+        await _account_throttle(failures, "aline@example.rw")
+    await _account_throttle(failures, "other@example.rw")  # other accounts are not affected
 
 
 async def test_password_reset_by_email(client, db):

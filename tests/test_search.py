@@ -283,18 +283,6 @@ async def test_every_search_is_logged_with_impressions_off_the_request_path(clie
     assert shown >= 1
 
 
-@pytest.fixture(scope="session")
-def invalidate_route(app):
-    """A route (test only) that calls the invalidation hook inside the app, as owner edits will."""
-    from litestar import post
-
-    @post("/__test__/invalidate", sync_to_thread=False, status_code=204, opt={"exclude_from_csrf": True})
-    async def invalidate(data: dict) -> None:
-        await app.state.cache.invalidate_business(data["slug"])
-
-    app.register(invalidate)
-
-
 async def test_cache_keys_include_language_and_business_changes_invalidate(client, catalog_data, db, invalidate_route):
     en = await search(client, q="salon keza")
     fr = (await client.get("/search", params={"q": "salon keza"}, headers={**HTML, "accept-language": "fr"})).text
@@ -314,39 +302,16 @@ async def test_cache_keys_include_language_and_business_changes_invalidate(clien
 
 
 @pytest.fixture
-def own_valkey(app):
-    """A Valkey-protocol server of this test's own, which the test may stop or freeze."""
-    import shutil
-    import signal
-    import socket
-    import subprocess
-    import time
-
+def own_valkey(app, valkey_server):
+    """The cache on a Valkey-protocol server of this test's own, which the test may stop or freeze."""
     from servicerw.core.stores import FailOpenStore
     from servicerw.settings import ValkeySettings
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    binary = shutil.which("valkey-server") or shutil.which("redis-server")
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    proc, url = valkey_server
     original = app.state.cache.store
-    app.state.cache.store = FailOpenStore.from_settings(ValkeySettings(url=f"redis://127.0.0.1:{port}/0"))
+    app.state.cache.store = FailOpenStore.from_settings(ValkeySettings(url=url))
     yield proc
     app.state.cache.store = original
-    proc.send_signal(signal.SIGCONT)
-    proc.kill()
-    proc.wait()
 
 
 async def test_search_keeps_answering_when_valkey_stops_or_freezes(client, catalog_data, own_valkey):

@@ -27,6 +27,7 @@ from litestar.template.config import TemplateConfig  # noqa: E402
 
 from servicerw.accounts.controllers import AccountController  # noqa: E402
 from servicerw.accounts.services import AccountService  # noqa: E402
+from servicerw.admin.controllers import AdminController  # noqa: E402
 from servicerw.analytics.services import AnalyticsWriter  # noqa: E402
 from servicerw.businesses.controllers import BusinessController  # noqa: E402
 from servicerw.businesses.listing import ListingService  # noqa: E402
@@ -42,12 +43,16 @@ from servicerw.core.sessions import client_address, session_config  # noqa: E402
 from servicerw.core.static import StaticFiles, serve_static  # noqa: E402
 from servicerw.core.storage import LocalStorage, build_storage  # noqa: E402
 from servicerw.core.stores import build_store  # noqa: E402
-from servicerw.core.web import day_name, format_number, format_rwf, language_middleware  # noqa: E402
+from servicerw.core.web import day_name, format_date, format_number, format_rwf, language_middleware  # noqa: E402
 from servicerw.dashboard.controllers import DashboardController  # noqa: E402
 from servicerw.home.controllers import HomeController  # noqa: E402
+from servicerw.inquiries.controllers import InboxController, InquiryController  # noqa: E402
+from servicerw.inquiries.services import InquiryService, response_time_text  # noqa: E402
 from servicerw.media.controllers import PhotoController  # noqa: E402
 from servicerw.media.services import PhotoService, photo_worker  # noqa: E402
 from servicerw.notifications.services import outbox_worker  # noqa: E402
+from servicerw.reviews.controllers import OwnerReviewController, ReviewController  # noqa: E402
+from servicerw.reviews.services import ReviewService  # noqa: E402
 from servicerw.search.controllers import SearchController  # noqa: E402
 from servicerw.search.controllers import selected as selected_options  # noqa: E402
 from servicerw.search.services import SearchService  # noqa: E402
@@ -68,6 +73,8 @@ def _configure_jinja(engine: JinjaTemplateEngine, static_files: StaticFiles) -> 
         format_rwf=format_rwf,
         format_number=format_number,
         day_name=day_name,
+        format_date=format_date,
+        response_time=response_time_text,
         selected=selected_options,
     )
     env.trim_blocks = True
@@ -102,6 +109,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     accounts = AccountService()
     listings = ListingService(cache)
     photos = PhotoService(storage, cache)
+    inquiries = InquiryService()
+    reviews = ReviewService()
     photos_worker = photo_worker(photos)
     email_worker = outbox_worker(settings.email)
     server = settings.server
@@ -142,6 +151,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ListingController,
         PhotoController,
         DashboardController,
+        InquiryController,
+        InboxController,
+        ReviewController,
+        OwnerReviewController,
+        AdminController,
         healthz,
         readyz,
         serve_static,
@@ -179,6 +193,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "accounts": Provide(lambda: accounts, sync_to_thread=False, use_cache=True),
             "listings": Provide(lambda: listings, sync_to_thread=False, use_cache=True),
             "photos": Provide(lambda: photos, sync_to_thread=False, use_cache=True),
+            "inquiries": Provide(lambda: inquiries, sync_to_thread=False, use_cache=True),
+            "reviews": Provide(lambda: reviews, sync_to_thread=False, use_cache=True),
         },
         template_config=template_config,
         plugins=[

@@ -11,11 +11,11 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import TooManyRequestsException
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
-from litestar.stores.base import Store
 
 from servicerw.accounts.services import AccountService, FormErrors
 from servicerw.core import i18n
 from servicerw.core.sessions import current_user_id, log_in, log_out
+from servicerw.core.throttle import Throttle
 from servicerw.home.controllers import safe_next
 from servicerw.settings import get_settings
 
@@ -33,16 +33,14 @@ def _base_url(request: Request) -> str:
     return get_settings().server.public_url or str(request.base_url).rstrip("/")
 
 
-async def _account_throttle(store: Store, email: str) -> None:
+def _failures(request: Request) -> Throttle:
+    return Throttle(request.app.stores.get("login_failures"), ACCOUNT_FAILURES, WINDOW)
+
+
+async def _account_throttle(throttle: Throttle, key: str) -> None:
     """Per-account limit (the per-address limit is the rate-limit middleware on these routes)."""
-    raw = await store.get(f"fail:{email}")
-    if raw is not None and int(raw) >= ACCOUNT_FAILURES:
+    if await throttle.exceeded(f"fail:{key}"):
         raise TooManyRequestsException(detail="too many attempts for this account")
-
-
-async def _account_failed(store: Store, email: str) -> None:
-    raw = await store.get(f"fail:{email}")
-    await store.set(f"fail:{email}", str(int(raw or 0) + 1), expires_in=WINDOW)
 
 
 class AccountController(Controller):
@@ -90,11 +88,11 @@ class AccountController(Controller):
     ) -> Template | Redirect:
         email = _field(data, "email").strip().lower()
         next_url = safe_next(_field(data, "next"))
-        store = request.app.stores.get("login_failures")
-        await _account_throttle(store, email)
+        failures = _failures(request)
+        await _account_throttle(failures, email)
         user = await accounts.authenticate(email, _field(data, "password", 1000))
         if user is None:
-            await _account_failed(store, email)
+            await failures.hit(f"fail:{email}")
             errors = {"form": i18n.gettext("Wrong email or password.")}
             return Template(
                 "account/login.html",
@@ -126,9 +124,9 @@ class AccountController(Controller):
     @post("/reset", name="reset_post", status_code=200)
     async def reset(self, request: Request, data: Form, accounts: NamedDependency[AccountService]) -> Template:
         email = _field(data, "email").strip().lower()
-        store = request.app.stores.get("login_failures")
-        await _account_throttle(store, f"reset:{email}")
-        await _account_failed(store, f"reset:{email}")  # every request counts: limits mail bombing
+        failures = _failures(request)
+        await _account_throttle(failures, f"reset:{email}")
+        await failures.hit(f"fail:reset:{email}")  # every request counts: limits mail bombing
         await accounts.request_reset(email, i18n.current_language(), _base_url(request))
         return Template("account/reset_request.html", context={"sent": True})
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from litestar import Controller, get, post
+import uuid
+
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
@@ -9,8 +11,28 @@ from litestar.response import Template
 from servicerw.analytics.services import AnalyticsWriter
 from servicerw.businesses.services import BusinessService
 from servicerw.core import i18n
+from servicerw.core.sessions import current_user_id
+from servicerw.inquiries.services import CONTACT_METHODS
+from servicerw.reviews.services import ReviewService
 
 TAPS = {"call": "call_click", "whatsapp": "whatsapp_click", "website": "website_click", "email": "email_click"}
+
+
+async def profile_context(request: Request, business: dict, reviews: ReviewService, **extra) -> dict:
+    """What the profile page shows: the (cached) business, plus for a logged-in visitor whether they may
+    review it, and a fresh inquiry form (its idempotency key makes a double tap send one message)."""
+    user_id = current_user_id(request)
+    standing = await reviews.standing(business["id"], user_id) if user_id else None
+    context = {
+        "b": business,
+        "standing": standing,
+        "logged_in": user_id is not None,
+        "inquiry": {"form": {}, "errors": {}, "key": str(uuid.uuid4())},
+        "review": {"form": {}, "errors": {}},
+        "contact_methods": CONTACT_METHODS,
+    }
+    context.update(extra)
+    return context
 
 
 class BusinessController(Controller):
@@ -19,8 +41,10 @@ class BusinessController(Controller):
     @get("/{slug:str}", name="business_profile")
     async def profile(
         self,
+        request: Request,
         slug: FromPath[str],
         businesses: NamedDependency[BusinessService],
+        reviews: NamedDependency[ReviewService],
         analytics: NamedDependency[AnalyticsWriter],
     ) -> Template:
         if len(slug) > 180:
@@ -29,7 +53,8 @@ class BusinessController(Controller):
         if business is None:
             raise NotFoundException()
         analytics.event(business["id"], "profile_view", "profile")
-        return Template("businesses/profile.html", context={"b": business})
+        context = await profile_context(request, business, reviews)
+        return Template("businesses/profile.html", context=context, headers={"cache-control": "private, no-cache"})
 
     @post("/{slug:str}/tap/{kind:str}", name="business_tap", status_code=204)
     async def tap(

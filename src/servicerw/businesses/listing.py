@@ -137,7 +137,9 @@ class ListingService:
         rows = await db.fetch(
             """SELECT b.id, b.business_name, b.slug, b.status, b.is_active, b.review_count, b.average_rating,
                       (SELECT count(*) FROM business_changes c WHERE c.business_id = b.id AND c.status = 'pending')
-                          AS pending_changes
+                          AS pending_changes,
+                      (SELECT count(*) FROM customer_inquiries i WHERE i.business_id = b.id AND i.status = 'new')
+                          AS unread
                FROM businesses b WHERE b.owner_id = $1 ORDER BY b.created_at DESC""",
             user_id,
         )

@@ -13,7 +13,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from servicerw.accounts.services import active_user_id
-from servicerw.businesses.listing import DAYS, MAX_SERVICES, ListingErrors, ListingService
+from servicerw.businesses.listing import DAYS, MAX_SERVICES, ListingErrors, ListingService, Owned
 from servicerw.catalog.services import CatalogService
 from servicerw.core import db, i18n
 from servicerw.core.sessions import current_user_id
@@ -22,7 +22,19 @@ Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED
 NO_STORE = {"cache-control": "no-store"}
 
 
-def _login(request: Request) -> Redirect:
+async def owner_business(request: Request, listings: ListingService, business_id: int) -> Owned | None:
+    """The business if the logged-in user manages it; None when nobody is logged in; 404 for anyone
+    else (the same answer whether the business exists or not)."""
+    user_id = current_user_id(request)
+    if user_id is None:
+        return None
+    business = await listings.owned(business_id, user_id)
+    if business is None:
+        raise NotFoundException()
+    return business
+
+
+def login_redirect(request: Request) -> Redirect:
     return Redirect(path=f"/account/login?next={request.url.path}", status_code=303)
 
 
@@ -111,13 +123,13 @@ class ListingController(Controller):
     async def dashboard(self, request: Request, listings: NamedDependency[ListingService]) -> Template | Redirect:
         user_id = await active_user_id(request)
         if user_id is None:
-            return _login(request)
+            return login_redirect(request)
         return Template("dashboard/home.html", context={"businesses": await listings.mine(user_id)}, headers=NO_STORE)
 
     @get("/new", name="listing_new")
     async def new_form(self, request: Request, catalog: NamedDependency[CatalogService]) -> Template | Redirect:
         if await active_user_id(request) is None:
-            return _login(request)
+            return login_redirect(request)
         context = await self._context(catalog, {}, None, {}, action="/dashboard/new", creating=True)
         return Template("dashboard/listing_form.html", context=context, headers=NO_STORE)
 
@@ -131,7 +143,7 @@ class ListingController(Controller):
     ) -> Template | Redirect:
         user_id = await active_user_id(request)
         if user_id is None:
-            return _login(request)
+            return login_redirect(request)
         if data.get("refresh_places"):  # no JavaScript: the place lists were refreshed, nothing saved
             context = await self._context(catalog, data, None, {}, action="/dashboard/new", creating=True)
             return Template("dashboard/listing_form.html", context=context, headers=NO_STORE)
@@ -144,13 +156,8 @@ class ListingController(Controller):
         return Redirect(path=f"/dashboard/{business_id}/edit?created=1", status_code=303)
 
     async def _owned(self, request: Request, listings: ListingService, business_id: int):
-        user_id = current_user_id(request)
-        if user_id is None:
-            return None, None
-        business = await listings.owned(business_id, user_id)
-        if business is None:
-            raise NotFoundException()  # the same answer whether it exists or not
-        return user_id, business
+        business = await owner_business(request, listings, business_id)
+        return (None, None) if business is None else (current_user_id(request), business)
 
     @get("/{business_id:int}/edit", name="listing_edit")
     async def edit_form(
@@ -162,7 +169,7 @@ class ListingController(Controller):
     ) -> Template | Redirect:
         user_id, business = await self._owned(request, listings, business_id)
         if user_id is None:
-            return _login(request)
+            return login_redirect(request)
         values = await listings.values(business_id)
         context = await self._context(
             catalog,
@@ -187,7 +194,7 @@ class ListingController(Controller):
     ) -> Template | Redirect:
         user_id, business = await self._owned(request, listings, business_id)
         if user_id is None:
-            return _login(request)
+            return login_redirect(request)
         action = f"/dashboard/{business_id}/edit"
         if data.get("refresh_places"):
             context = await self._context(catalog, data, None, {}, action=action, business=business)

@@ -11,6 +11,8 @@ from servicerw.core import db
 from servicerw.core.cache import PROFILE_TTL, Cache
 from servicerw.core.i18n import pick
 from servicerw.core.storage import IMAGE_WIDTHS, Storage, variant_key
+from servicerw.inquiries.services import median_response_minutes
+from servicerw.reviews.services import latest_reviews
 
 KIGALI = ZoneInfo("Africa/Kigali")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -186,4 +188,8 @@ class BusinessService:
             "pictures": [
                 picture(self.storage, img["storage_key"], img["alt_text"] or row["business_name"]) for img in images
             ],
+            "reviews": [
+                {**r, "created_at": r["created_at"].date().isoformat()} for r in await latest_reviews(row["id"])
+            ],
+            "response_minutes": await median_response_minutes(row["id"]),
         }

@@ -8,6 +8,8 @@ gettext callables read, so one shared Jinja environment serves every language.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 
@@ -42,6 +44,16 @@ def translations(lang: str) -> NullTranslations:
 
 def activate(lang: str) -> None:
     _current.set(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+@contextmanager
+def using(lang: str) -> Iterator[None]:
+    """Translate in another language for a while (an email to someone who chose another language)."""
+    token = _current.set(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def current_language() -> str:

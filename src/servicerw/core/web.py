@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal
 from litestar.datastructures import Cookie, MutableScopeHeaders
@@ -10,6 +12,8 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicerw.core import i18n
+
+KIGALI = ZoneInfo("Africa/Kigali")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -92,3 +96,20 @@ def wants_fragment(request: HTMXRequest) -> bool:
     """htmx asked for a part of the page: not a boosted navigation, nor a Back/Forward history restore
     (both need the whole page)."""
     return bool(request.htmx) and not request.htmx.history_restore_request and not request.htmx.boosted
+
+
+def format_date(value: date | datetime | str | None, with_time: bool = False) -> str:
+    """A date (or date and time, in Kigali time) in the current language; accepts ISO strings (cached data)."""
+    from babel.dates import format_date as babel_date
+    from babel.dates import format_datetime
+
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if with_time else date.fromisoformat(value[:10])
+    locale = i18n.babel_locale()
+    if with_time and isinstance(value, datetime):
+        return format_datetime(value, "medium", tzinfo=KIGALI, locale=locale)
+    if isinstance(value, datetime):
+        value = value.astimezone(KIGALI).date()
+    return babel_date(value, "medium", locale=locale)

@@ -20,3 +20,5 @@ class CustomerInquiry(Table, tablename="customer_inquiries"):
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     replied_at = Timestamptz(null=True, default=None)
+    # The owner's reply as sent from the dashboard (the latest one).
+    reply_text = Text(default="")

@@ -1,0 +1,265 @@
+"""Inquiries: the form on every profile (works without JavaScript; with htmx the form is swapped for the
+confirmation in place), its confirmation page, and the owner's inbox in the dashboard."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import Body, FromPath, QueryParameter
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+
+from servicerw.businesses.controllers import profile_context
+from servicerw.businesses.listing import ListingService
+from servicerw.businesses.manage_controllers import login_redirect, owner_business
+from servicerw.businesses.services import BusinessService
+from servicerw.core import i18n
+from servicerw.core.sessions import client_address
+from servicerw.core.throttle import Throttle
+from servicerw.core.web import wants_fragment
+from servicerw.inquiries.services import (
+    INBOX_STATUSES,
+    PAGE_SIZE,
+    InquiryErrors,
+    InquiryService,
+    method_label,
+    parse_key,
+    validate,
+)
+from servicerw.reviews.services import ReviewService
+from servicerw.settings import get_settings
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+NO_STORE = {"cache-control": "private, no-store", "vary": "HX-Request"}
+PER_ADDRESS = (5, 3600)  # inquiries created per client address per hour
+PER_BUSINESS = (30, 3600)  # inquiries received per business per hour
+FORM_FIELDS = ("name", "phone", "email", "message", "preferred_contact")
+HONEYPOT = "website"  # hidden from people; bots fill it in
+
+
+def base_url(request: Request) -> str:
+    return get_settings().server.public_url or str(request.base_url).rstrip("/")
+
+
+def _throttles(request: Request) -> tuple[Throttle, Throttle]:
+    store = request.app.stores.get("inquiry_limits")
+    return Throttle(store, *PER_ADDRESS), Throttle(store, *PER_BUSINESS)
+
+
+class InquiryController(Controller):
+    path = "/b/{slug:str}/inquiries"
+    request_class = HTMXRequest
+
+    @post("/", name="inquiry_send", status_code=200)
+    async def send(
+        self,
+        request: HTMXRequest,
+        slug: FromPath[str],
+        data: Form,
+        inquiries: NamedDependency[InquiryService],
+        businesses: NamedDependency[BusinessService],
+        reviews: NamedDependency[ReviewService],
+    ) -> Template | Redirect:
+        business = await inquiries.business_for_inquiry(slug[:180])
+        if business is None:
+            raise NotFoundException()
+        form = {k: (data.get(k) or "")[:3000] for k in FORM_FIELDS}
+        key = (data.get("key") or "")[:36]
+        if (data.get(HONEYPOT) or "").strip():
+            # A bot: answer as if sent, store and send nothing.
+            sent = {
+                "customer_name": form["name"],
+                "customer_email": form["email"],
+                "customer_phone": form["phone"],
+                "message": form["message"],
+                "preferred_contact": form["preferred_contact"] or "phone",
+                "business_name": business["business_name"],
+                "slug": slug,
+                "method": method_label(form["preferred_contact"] or "phone"),
+            }
+            fragment = wants_fragment(request)
+            template = "businesses/_inquiry_sent.html" if fragment else "businesses/inquiry_sent.html"
+            return Template(template, context={"sent": sent, "fragment": fragment}, headers=NO_STORE)
+
+        async def again(errors: dict[str, str], status: int) -> Template:
+            inquiry = {"form": form, "errors": errors, "key": key if parse_key(key) else ""}
+            if wants_fragment(request):
+                context = {"b": {"slug": slug, "name": business["business_name"]}, "inquiry": inquiry}
+                return Template("businesses/_inquiry_form.html", context=context, status_code=status, headers=NO_STORE)
+            profile = await businesses.profile(slug, i18n.current_language())
+            if profile is None:
+                raise NotFoundException()
+            context = await profile_context(request, profile, reviews, inquiry=inquiry)
+            return Template("businesses/profile.html", context=context, status_code=status, headers=NO_STORE)
+
+        try:
+            valid = validate(data)
+        except InquiryErrors as error:
+            if "form" in error.errors:  # expired or missing key: a fresh one for the next try
+                key = ""
+            return await again(error.errors, 422)
+        by_address, by_business = _throttles(request)
+        address = client_address(request, get_settings().server.trusted_proxies)
+        if await by_address.exceeded(f"addr:{address}") or await by_business.exceeded(f"biz:{business['id']}"):
+            message = i18n.gettext(
+                "Too many messages were sent from here or to this business in the last hour. "
+                "Please try again later, or call the business."
+            )
+            return await again({"form": message}, 429)
+        try:
+            _inquiry, created = await inquiries.create(business, valid, i18n.current_language(), base_url(request))
+        except InquiryErrors as error:
+            return await again(error.errors, 422)
+        if created:
+            await by_address.hit(f"addr:{address}")
+            await by_business.hit(f"biz:{business['id']}")
+        if wants_fragment(request):
+            sent = await inquiries.sent(slug, valid.key)
+            return Template("businesses/_inquiry_sent.html", context={"sent": sent, "fragment": True}, headers=NO_STORE)
+        return Redirect(path=f"/b/{slug}/inquiries/{valid.key}", status_code=303)
+
+    @get("/{key:str}", name="inquiry_sent")
+    async def sent(
+        self, slug: FromPath[str], key: FromPath[str], inquiries: NamedDependency[InquiryService]
+    ) -> Template:
+        """The confirmation after sending (the key is the form's random idempotency key)."""
+        parsed = parse_key(key)
+        sent = await inquiries.sent(slug[:180], parsed) if parsed else None
+        if sent is None:
+            raise NotFoundException()
+        return Template(
+            "businesses/inquiry_sent.html",
+            context={"sent": sent, "fragment": False},
+            headers={**NO_STORE, "x-robots-tag": "noindex"},
+        )
+
+
+class InboxController(Controller):
+    """The owner's messages: filter by status, open one (marks it read), reply by email, change status."""
+
+    path = "/dashboard/{business_id:int}/inbox"
+    request_class = HTMXRequest
+
+    @get("/", name="inbox")
+    async def inbox(
+        self,
+        request: HTMXRequest,
+        business_id: FromPath[int],
+        listings: NamedDependency[ListingService],
+        inquiries: NamedDependency[InquiryService],
+        status: Annotated[str, QueryParameter(max_length=10)] = "",
+        page: Annotated[int, QueryParameter(ge=1, le=10000)] = 1,
+        done: Annotated[str, QueryParameter(max_length=10)] = "",
+    ) -> Template | Redirect:
+        business = await owner_business(request, listings, business_id)
+        if business is None:
+            return login_redirect(request)
+        status = status if status in INBOX_STATUSES else ""
+        rows = await inquiries.inbox(business_id, status, page)
+        context = {
+            "business": business,
+            "messages": rows[:PAGE_SIZE],
+            "has_next": len(rows) > PAGE_SIZE,
+            "page": page,
+            "status": status,
+            "statuses": INBOX_STATUSES,
+            "counts": await inquiries.counts(business_id),
+            "done": done,
+        }
+        template = "dashboard/_inbox_list.html" if wants_fragment(request) else "dashboard/inbox.html"
+        return Template(template, context=context, headers=NO_STORE)
+
+    async def _message_page(
+        self,
+        business,
+        inquiries: InquiryService,
+        inquiry: dict,
+        errors: dict | None = None,
+        reply: str = "",
+        status: int = 200,
+        done: str = "",
+    ) -> Template:
+        context = {
+            "business": business,
+            "m": inquiry,
+            "errors": errors or {},
+            "reply": reply,
+            "statuses": INBOX_STATUSES,
+            "done": done,
+            "counts": await inquiries.counts(business.id),
+        }
+        return Template("dashboard/inbox_message.html", context=context, status_code=status, headers=NO_STORE)
+
+    @get("/{inquiry_id:int}", name="inbox_message")
+    async def message(
+        self,
+        request: HTMXRequest,
+        business_id: FromPath[int],
+        inquiry_id: FromPath[int],
+        listings: NamedDependency[ListingService],
+        inquiries: NamedDependency[InquiryService],
+        done: Annotated[str, QueryParameter(max_length=10)] = "",
+    ) -> Template | Redirect:
+        business = await owner_business(request, listings, business_id)
+        if business is None:
+            return login_redirect(request)
+        inquiry = await inquiries.open(business_id, inquiry_id)
+        if inquiry is None:
+            raise NotFoundException()
+        return await self._message_page(business, inquiries, inquiry, done=done)
+
+    @post("/{inquiry_id:int}/reply", name="inbox_reply", status_code=200)
+    async def reply(
+        self,
+        request: HTMXRequest,
+        business_id: FromPath[int],
+        inquiry_id: FromPath[int],
+        data: Form,
+        listings: NamedDependency[ListingService],
+        inquiries: NamedDependency[InquiryService],
+    ) -> Template | Redirect:
+        business = await owner_business(request, listings, business_id)
+        if business is None:
+            return login_redirect(request)
+        text = (data.get("reply") or "")[:5000]
+        try:
+            await inquiries.reply(
+                {"id": business.id, "slug": business.slug, "business_name": business.business_name},
+                inquiry_id,
+                text,
+                base_url(request),
+            )
+        except LookupError as error:
+            raise NotFoundException() from error
+        except InquiryErrors as error:
+            inquiry = await inquiries.open(business_id, inquiry_id)
+            return await self._message_page(business, inquiries, inquiry, error.errors, text, status=422)
+        return Redirect(path=f"/dashboard/{business_id}/inbox/{inquiry_id}?done=replied", status_code=303)
+
+    @post("/{inquiry_id:int}/status", name="inbox_status")
+    async def set_status(
+        self,
+        request: HTMXRequest,
+        business_id: FromPath[int],
+        inquiry_id: FromPath[int],
+        data: Form,
+        listings: NamedDependency[ListingService],
+        inquiries: NamedDependency[InquiryService],
+    ) -> Redirect:
+        business = await owner_business(request, listings, business_id)
+        if business is None:
+            return login_redirect(request)
+        status = data.get("status") or ""
+        if status not in INBOX_STATUSES:
+            raise ValidationException("unknown status")
+        if status == "replied":  # answered by phone or WhatsApp
+            changed = await inquiries.mark_replied(business_id, inquiry_id)
+        else:
+            changed = await inquiries.set_status(business_id, inquiry_id, status)
+        if not changed:
+            raise NotFoundException()
+        return Redirect(path=f"/dashboard/{business_id}/inbox?done=status", status_code=303)

@@ -1,0 +1,140 @@
+"""Reviews: all reviews of a business, writing one (logged-in, not the owner), the owner's public answers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, QueryParameter
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+
+from servicerw.accounts.services import active_user_id
+from servicerw.businesses.controllers import profile_context
+from servicerw.businesses.listing import ListingService
+from servicerw.businesses.manage_controllers import login_redirect, owner_business
+from servicerw.businesses.services import BusinessService
+from servicerw.core import i18n
+from servicerw.core.cache import Cache
+from servicerw.core.web import wants_fragment
+from servicerw.reviews.services import PAGE_SIZE, ReviewErrors, ReviewService
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+NO_STORE = {"cache-control": "private, no-store", "vary": "HX-Request"}
+
+
+class ReviewController(Controller):
+    path = "/b/{slug:str}/reviews"
+    request_class = HTMXRequest
+
+    @get("/", name="reviews")
+    async def all_reviews(
+        self,
+        slug: FromPath[str],
+        businesses: NamedDependency[BusinessService],
+        reviews: NamedDependency[ReviewService],
+        page: Annotated[int, QueryParameter(ge=1, le=10000)] = 1,
+    ) -> Template:
+        business = await businesses.profile(slug[:180], i18n.current_language())
+        if business is None:
+            raise NotFoundException()
+        rows = await reviews.page(business["id"], page)
+        context = {"b": business, "reviews": rows[:PAGE_SIZE], "page": page, "has_next": len(rows) > PAGE_SIZE}
+        return Template("businesses/reviews.html", context=context)
+
+    @post("/", name="review_send", status_code=200)
+    async def send(
+        self,
+        request: HTMXRequest,
+        slug: FromPath[str],
+        data: Form,
+        businesses: NamedDependency[BusinessService],
+        reviews: NamedDependency[ReviewService],
+    ) -> Template | Redirect:
+        business = await businesses.profile(slug[:180], i18n.current_language())
+        if business is None:
+            raise NotFoundException()
+        user_id = await active_user_id(request)
+        if user_id is None:
+            return Redirect(path=f"/account/login?next=/b/{business['slug']}", status_code=303)
+        form = {"rating": (data.get("rating") or "")[:2], "body": (data.get("body") or "")[:3000]}
+        review: dict = {"form": form, "errors": {}}
+        status = 200
+        try:
+            await reviews.submit(business["id"], user_id, form["rating"], form["body"], i18n.current_language())
+            review["done"] = True
+        except ReviewErrors as error:
+            review["errors"], status = error.errors, error.status
+        if not review.get("done") and not wants_fragment(request):
+            context = await profile_context(request, business, reviews, review=review)
+            return Template("businesses/profile.html", context=context, status_code=status, headers=NO_STORE)
+        if not wants_fragment(request):
+            return Redirect(path=f"/b/{business['slug']}?reviewed=1#reviews", status_code=303)
+        standing = await reviews.standing(business["id"], user_id)
+        context = {"b": business, "review": review, "logged_in": True, "standing": standing}
+        return Template("businesses/_review_box.html", context=context, status_code=status, headers=NO_STORE)
+
+
+class OwnerReviewController(Controller):
+    """The owner's reviews page: published reviews (unanswered first) with a one-time public answer."""
+
+    path = "/dashboard/{business_id:int}/reviews"
+
+    async def _page(
+        self, business, reviews: ReviewService, page: int, errors: dict | None = None, status: int = 200, **extra
+    ) -> Template:
+        rows = await reviews.for_owner(business.id, page)
+        context = {
+            "business": business,
+            "reviews": rows[:PAGE_SIZE],
+            "has_next": len(rows) > PAGE_SIZE,
+            "page": page,
+            "pending": await reviews.owner_pending_count(business.id),
+            "errors": errors or {},
+            **extra,
+        }
+        return Template("dashboard/reviews.html", context=context, status_code=status, headers=NO_STORE)
+
+    @get("/", name="owner_reviews")
+    async def list_reviews(
+        self,
+        request: Request,
+        business_id: FromPath[int],
+        listings: NamedDependency[ListingService],
+        reviews: NamedDependency[ReviewService],
+        page: Annotated[int, QueryParameter(ge=1, le=10000)] = 1,
+        done: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> Template | Redirect:
+        business = await owner_business(request, listings, business_id)
+        if business is None:
+            return login_redirect(request)
+        return await self._page(business, reviews, page, done=done)
+
+    @post("/{review_id:int}/reply", name="owner_review_reply", status_code=200)
+    async def reply(
+        self,
+        request: Request,
+        business_id: FromPath[int],
+        review_id: FromPath[int],
+        data: Form,
+        listings: NamedDependency[ListingService],
+        reviews: NamedDependency[ReviewService],
+        cache: NamedDependency[Cache],
+    ) -> Template | Redirect:
+        business = await owner_business(request, listings, business_id)
+        if business is None:
+            return login_redirect(request)
+        text = (data.get("reply") or "")[:3000]
+        try:
+            await reviews.reply(business_id, review_id, text)
+        except LookupError as error:
+            raise NotFoundException() from error
+        except ReviewErrors as error:
+            return await self._page(
+                business, reviews, 1, {review_id: error.errors["reply"]}, error.status, draft=(review_id, text)
+            )
+        await cache.invalidate_business(business.slug)
+        return Redirect(path=f"/dashboard/{business_id}/reviews?done={review_id}#r{review_id}", status_code=303)

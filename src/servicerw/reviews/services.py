@@ -1,0 +1,244 @@
+"""Reviews: one per customer per business, 1-5 stars and a text, published after moderation; the owner
+answers once, publicly. `businesses.average_rating` / `review_count` are recomputed from the approved
+reviews inside the transaction that changes them, with the business row locked first, so concurrent
+moderation can never leave them out of step."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import asyncpg
+
+from servicerw.core import db, i18n
+from servicerw.core.i18n import gettext as _
+from servicerw.notifications.compose import email_html
+from servicerw.notifications.services import queue_email
+
+BODY_MIN, BODY_MAX = 10, 2000
+REPLY_MIN, REPLY_MAX = 2, 2000
+PAGE_SIZE = 20
+LATEST = 5  # reviews shown on the profile itself
+DECISIONS = {"approve": "approved", "reject": "rejected"}
+
+_PUBLIC_COLUMNS = """r.id, r.rating, r.body, r.created_at, r.owner_reply, r.owner_replied_at,
+    split_part(u.full_name, ' ', 1) || coalesce(' ' || nullif(left(split_part(u.full_name, ' ', 2), 1), '') || '.', '')
+        AS author"""
+
+
+class ReviewErrors(Exception):
+    def __init__(self, errors: dict[str, str], status: int = 422) -> None:
+        super().__init__(errors)
+        self.errors = errors
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Moderated:
+    business_id: int
+    slug: str
+    status: str
+
+
+def _rows(rows) -> list[dict]:
+    return [dict(r) for r in rows]
+
+
+async def latest_reviews(business_id: int, limit: int = LATEST) -> list[dict]:
+    """The newest approved reviews of a business (for its profile)."""
+    return _rows(
+        await db.fetch(
+            f"""SELECT {_PUBLIC_COLUMNS} FROM reviews r JOIN users u ON u.id = r.user_id
+                WHERE r.business_id = $1 AND r.status = 'approved' ORDER BY r.created_at DESC LIMIT $2""",
+            business_id,
+            limit,
+        )
+    )
+
+
+def validate(rating_raw: str, body: str) -> tuple[int, str]:
+    errors = {}
+    rating = int(rating_raw) if rating_raw.isdigit() else 0
+    if not 1 <= rating <= 5:
+        errors["rating"] = _("Choose from 1 to 5 stars.")
+    body = body.strip().replace("\r\n", "\n")
+    if not BODY_MIN <= len(body) <= BODY_MAX:
+        errors["body"] = _(
+            "Write %(min)d to %(max)d characters about your experience (now %(n)d).",
+            min=BODY_MIN,
+            max=BODY_MAX,
+            n=len(body),
+        )
+    if errors:
+        raise ReviewErrors(errors)
+    return rating, body
+
+
+class ReviewService:
+    async def page(self, business_id: int, page: int) -> list[dict]:
+        """Approved reviews, newest first (one more than a page: tells whether there is a next page)."""
+        return _rows(
+            await db.fetch(
+                f"""SELECT {_PUBLIC_COLUMNS} FROM reviews r JOIN users u ON u.id = r.user_id
+                    WHERE r.business_id = $1 AND r.status = 'approved'
+                    ORDER BY r.created_at DESC, r.id DESC LIMIT $2 OFFSET $3""",
+                business_id,
+                PAGE_SIZE + 1,
+                (page - 1) * PAGE_SIZE,
+            )
+        )
+
+    async def standing(self, business_id: int, user_id: int) -> dict:
+        """What this user may do on this business's profile: write a review, see theirs, or nothing (owner)."""
+        row = await db.fetchrow(
+            """SELECT b.owner_id = $2 AS is_owner,
+                      (SELECT row_to_json(r) FROM (SELECT rating, body, status FROM reviews
+                        WHERE business_id = $1 AND user_id = $2) r) AS mine
+               FROM businesses b WHERE b.id = $1""",
+            business_id,
+            user_id,
+        )
+        if row is None:
+            return {"is_owner": False, "mine": None}
+        return {"is_owner": bool(row["is_owner"]), "mine": json.loads(row["mine"]) if row["mine"] else None}
+
+    async def submit(self, business_id: int, user_id: int, rating_raw: str, body: str, language: str) -> None:
+        """A new review, pending until moderated."""
+        rating, body = validate(rating_raw, body)
+        async with db.engine().pool.acquire() as conn, conn.transaction():
+            owner_id = await conn.fetchval(
+                "SELECT owner_id FROM businesses WHERE id = $1 AND status = 'approved' AND is_active", business_id
+            )
+            if owner_id == user_id:
+                raise ReviewErrors({"form": _("You cannot review your own business.")}, status=403)
+            try:
+                await conn.execute(
+                    """INSERT INTO reviews (business_id, user_id, rating, body, language, status)
+                       VALUES ($1, $2, $3, $4, $5, 'pending')""",
+                    business_id,
+                    user_id,
+                    rating,
+                    body,
+                    language,
+                )
+            except asyncpg.UniqueViolationError as error:
+                raise ReviewErrors({"form": _("You have already reviewed this business.")}, status=409) from error
+
+    # --- moderation (administrators) --------------------------------------------------------------
+
+    async def pending(self, page: int) -> list[dict]:
+        return _rows(
+            await db.fetch(
+                """SELECT r.id, r.rating, r.body, r.created_at, u.full_name, u.email, b.business_name, b.slug
+                   FROM reviews r JOIN users u ON u.id = r.user_id JOIN businesses b ON b.id = r.business_id
+                   WHERE r.status = 'pending' ORDER BY r.created_at, r.id LIMIT $1 OFFSET $2""",
+                PAGE_SIZE + 1,
+                (page - 1) * PAGE_SIZE,
+            )
+        )
+
+    async def pending_count(self) -> int:
+        row = await db.fetchrow("SELECT count(*) AS n FROM reviews WHERE status = 'pending'")
+        return row["n"] if row else 0
+
+    async def moderate(self, review_id: int, decision: str, base_url: str) -> Moderated | None:
+        """Approve or reject a review and recompute the business's rating in the same transaction. The
+        business row is locked before anything else: a concurrent moderation of another review of the
+        same business waits, then recomputes from a snapshot that includes this one."""
+        status = DECISIONS[decision]
+        async with db.engine().pool.acquire() as conn, conn.transaction():
+            business_id = await conn.fetchval("SELECT business_id FROM reviews WHERE id = $1", review_id)
+            if business_id is None:
+                return None
+            business = await conn.fetchrow(
+                """SELECT b.id, b.slug, b.business_name, coalesce(nullif(u.email, ''), b.email) AS email,
+                          coalesce(u.preferred_language, 'rw') AS language
+                   FROM businesses b LEFT JOIN users u ON u.id = b.owner_id AND u.is_active
+                   WHERE b.id = $1 FOR UPDATE OF b""",
+                business_id,
+            )
+            review = await conn.fetchrow(
+                """UPDATE reviews SET status = $2, updated_at = now() WHERE id = $1 AND status <> $2
+                   RETURNING rating, body""",
+                review_id,
+                status,
+            )
+            if review is None:  # already in that state
+                return Moderated(business_id, business["slug"], status)
+            await self._recompute(conn, business_id)
+            if status == "approved" and business["email"]:
+                with i18n.using(business["language"]):
+                    body = _(
+                        "Hello,\n\nA new review of %(business)s was published on ServiceRW:\n\n"
+                        "%(stars)s\n%(review)s\n\nYou can answer it publicly from your dashboard: %(link)s",
+                        business=business["business_name"],
+                        stars="★" * review["rating"] + "☆" * (5 - review["rating"]),
+                        review=review["body"],
+                        link=f"{base_url}/dashboard/{business_id}/reviews",
+                    )
+                    await queue_email(
+                        conn,
+                        to=business["email"],
+                        language=business["language"],
+                        kind="review_published",
+                        subject=_("New review of %(business)s", business=business["business_name"]),
+                        body=body,
+                        html=email_html(body, business["language"]),
+                    )
+        return Moderated(business_id, business["slug"], status)
+
+    @staticmethod
+    async def _recompute(conn, business_id: int) -> None:
+        await conn.execute(
+            """UPDATE businesses b SET average_rating = agg.average, review_count = agg.n, updated_at = now()
+               FROM (SELECT coalesce(round(avg(rating), 2), 0) AS average, count(*) AS n
+                     FROM reviews WHERE business_id = $1 AND status = 'approved') agg
+               WHERE b.id = $1""",
+            business_id,
+        )
+
+    # --- the owner's side -------------------------------------------------------------------------
+
+    async def for_owner(self, business_id: int, page: int) -> list[dict]:
+        return _rows(
+            await db.fetch(
+                f"""SELECT {_PUBLIC_COLUMNS} FROM reviews r JOIN users u ON u.id = r.user_id
+                    WHERE r.business_id = $1 AND r.status = 'approved'
+                    ORDER BY (r.owner_replied_at IS NULL) DESC, r.created_at DESC, r.id DESC LIMIT $2 OFFSET $3""",
+                business_id,
+                PAGE_SIZE + 1,
+                (page - 1) * PAGE_SIZE,
+            )
+        )
+
+    async def owner_pending_count(self, business_id: int) -> int:
+        row = await db.fetchrow(
+            "SELECT count(*) AS n FROM reviews WHERE business_id = $1 AND status = 'pending'", business_id
+        )
+        return row["n"] if row else 0
+
+    async def reply(self, business_id: int, review_id: int, text: str) -> None:
+        """The owner's public answer; once per review (a second one is refused)."""
+        text = text.strip().replace("\r\n", "\n")
+        if not REPLY_MIN <= len(text) <= REPLY_MAX:
+            raise ReviewErrors(
+                {"reply": _("Write a reply of %(min)d to %(max)d characters.", min=REPLY_MIN, max=REPLY_MAX)}
+            )
+        async with db.engine().pool.acquire() as conn:
+            updated = await conn.fetchval(
+                """UPDATE reviews SET owner_reply = $3, owner_replied_at = now(), updated_at = now()
+                   WHERE id = $1 AND business_id = $2 AND status = 'approved' AND owner_replied_at IS NULL
+                   RETURNING id""",
+                review_id,
+                business_id,
+                text,
+            )
+            if updated is None:
+                exists = await conn.fetchval(
+                    "SELECT 1 FROM reviews WHERE id = $1 AND business_id = $2 AND status = 'approved'",
+                    review_id,
+                    business_id,
+                )
+                if not exists:
+                    raise LookupError(review_id)
+                raise ReviewErrors({"reply": _("You have already answered this review.")}, status=409)
