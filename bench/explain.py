@@ -23,6 +23,20 @@ QUERIES = {
     "AND servicerw_unaccent(business_name) % 'Urumiri Garaje'",
     "inquiries inbox": "SELECT id, status, created_at FROM customer_inquiries WHERE business_id = 42 "
     "AND status = 'new' ORDER BY created_at DESC LIMIT 20",
+    "inbox page (all)": "SELECT id, left(message, 140), status, created_at FROM customer_inquiries "
+    "WHERE business_id = 42 AND status = ANY('{new,read,replied,closed}'::varchar[]) "
+    "ORDER BY created_at DESC, id DESC LIMIT 21 OFFSET 0",
+    "inbox counts": "SELECT status, count(*) FROM customer_inquiries WHERE business_id = 42 GROUP BY status",
+    "unread (dashboard)": "SELECT business_id, count(*) FROM customer_inquiries "
+    "WHERE business_id = ANY('{42,43,44}'::int[]) AND status = 'new' GROUP BY business_id",
+    "median response time": "SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY replied_at - created_at) "
+    "FROM customer_inquiries WHERE business_id = 42 AND created_at >= now() - interval '90 days' "
+    "AND replied_at IS NOT NULL",
+    "newest reviews (profile)": "SELECT id, rating, body FROM reviews WHERE business_id = 42 AND status = 'approved' "
+    "ORDER BY created_at DESC LIMIT 5",
+    "moderation queue": "SELECT id FROM reviews WHERE status = 'pending' ORDER BY created_at, id LIMIT 21",
+    "rating recompute": "SELECT coalesce(round(avg(rating), 2), 0), count(*) FROM reviews "
+    "WHERE business_id = 42 AND status = 'approved'",
     "review breakdown": "SELECT rating, count(*) FROM reviews WHERE business_id = 42 AND status = 'approved' "
     "GROUP BY rating",
     "analytics 90 days": "SELECT date, event_type, count(*) FROM business_analytics WHERE business_id = 42 "

@@ -3,7 +3,7 @@ on), see processing state (htmx polling), choose the cover, reorder, delete."""
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
@@ -12,8 +12,8 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from servicerw.businesses.listing import ListingService
+from servicerw.businesses.manage_controllers import owner_business
 from servicerw.core import i18n
-from servicerw.core.sessions import current_user_id
 from servicerw.core.storage import variant_key
 from servicerw.core.web import wants_fragment
 from servicerw.media.processing import MAX_UPLOAD_BYTES, variant_widths
@@ -25,15 +25,6 @@ NO_STORE = {"cache-control": "no-store"}
 class PhotoController(Controller):
     path = "/dashboard/{business_id:int}/photos"
     request_class = HTMXRequest
-
-    async def _business(self, request: Request, listings: ListingService, business_id: int):
-        user_id = current_user_id(request)
-        if user_id is None:
-            return None
-        business = await listings.owned(business_id, user_id)
-        if business is None:
-            raise NotFoundException()
-        return business
 
     async def _page(
         self, request: HTMXRequest, business, photos: PhotoService, messages: list[str], status: int = 200
@@ -65,7 +56,7 @@ class PhotoController(Controller):
         listings: NamedDependency[ListingService],
         photos: NamedDependency[PhotoService],
     ) -> Template | Redirect:
-        business = await self._business(request, listings, business_id)
+        business = await owner_business(request, listings, business_id)
         if business is None:
             return Redirect(path=f"/account/login?next={request.url.path}", status_code=303)
         return await self._page(request, business, photos, [])
@@ -83,7 +74,7 @@ class PhotoController(Controller):
         listings: NamedDependency[ListingService],
         photos: NamedDependency[PhotoService],
     ) -> Template | Redirect:
-        business = await self._business(request, listings, business_id)
+        business = await owner_business(request, listings, business_id)
         if business is None:
             return Redirect(path="/account/login", status_code=303)
         form = await request.form()
@@ -129,7 +120,7 @@ class PhotoController(Controller):
         listings: NamedDependency[ListingService],
         photos: NamedDependency[PhotoService],
     ) -> Template | Redirect:
-        business = await self._business(request, listings, business_id)
+        business = await owner_business(request, listings, business_id)
         if business is None:
             return Redirect(path="/account/login", status_code=303)
         if action == "delete":
