@@ -17,7 +17,10 @@ async def test_the_verification_email_is_delivered_by_smtp_with_a_working_link(c
         await asyncio.sleep(0.1)
     (message,) = delivered
     assert message["Subject"] and message["Message-ID"].endswith("@servicerw>")
-    assert re.search(r"/account/verify\?token=\S+", message.get_content())
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert re.search(r"/account/verify\?token=\S+", text)
+    assert re.search(r'<a href="[^"]+/account/verify\?token=', html)  # the small HTML part, link clickable
     row = await db.fetchrow("SELECT * FROM email_outbox WHERE to_address = 'claude@example.rw'")
     assert row["status"] == "sent" and row["provider"] == "smtp" and row["attempts"] == 1
     assert str(row["idempotency_key"]) in message["Message-ID"]

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from servicerw.core import db
 from servicerw.core.i18n import gettext as _
 from servicerw.core.sessions import current_user_id
-from servicerw.notifications.services import queue_email
+from servicerw.notifications.compose import queue_message
 
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 VERIFY_TTL = timedelta(days=3)
@@ -114,7 +114,7 @@ class AccountService:
             except asyncpg.UniqueViolationError as error:
                 raise FormErrors({"email": _("An account with this email already exists. Log in instead.")}) from error
             await self._issue_token(conn, row["id"], "verify_email", token, VERIFY_TTL)
-            await queue_email(
+            await queue_message(
                 conn,
                 to=email,
                 language=language,
@@ -212,7 +212,7 @@ class AccountService:
             if row is None:
                 return
             await self._issue_token(conn, row["id"], "reset_password", token, RESET_TTL)
-            await queue_email(
+            await queue_message(
                 conn,
                 to=row["email"],
                 language=language,

@@ -14,8 +14,7 @@ from datetime import timedelta
 
 from servicerw.core import db, i18n
 from servicerw.core.i18n import gettext as _
-from servicerw.notifications.compose import email_html
-from servicerw.notifications.services import queue_email
+from servicerw.notifications.compose import queue_message
 
 CONTACT_METHODS = ("phone", "whatsapp", "email")
 INBOX_STATUSES = ("new", "read", "replied", "closed")
@@ -161,14 +160,13 @@ class InquiryService:
                         method=method_label(form.preferred_contact),
                         link=inbox_link,
                     )
-                    await queue_email(
+                    await queue_message(
                         conn,
                         to=owner["email"],
                         language=owner["language"],
                         kind="inquiry_business",
                         subject=_("New message from %(name)s", name=form.name),
                         body=body,
-                        html=email_html(body, owner["language"]),
                     )
             if form.email:
                 body = _(
@@ -180,14 +178,13 @@ class InquiryService:
                     method=method_label(form.preferred_contact),
                     link=f"{base_url}/b/{business['slug']}",
                 )
-                await queue_email(
+                await queue_message(
                     conn,
                     to=form.email,
                     language=language,
                     kind="inquiry_customer",
                     subject=_("Your message to %(business)s was sent", business=business["business_name"]),
                     body=body,
-                    html=email_html(body, language),
                 )
         return dict(row), True
 
@@ -296,14 +293,13 @@ class InquiryService:
                     contact=_contact_lines(dict(contact)),
                     link=f"{base_url}/b/{business['slug']}",
                 )
-                await queue_email(
+                await queue_message(
                     conn,
                     to=inquiry["customer_email"],
                     language=inquiry["language"],
                     kind="inquiry_reply",
                     subject=_("%(business)s answered your message", business=business["business_name"]),
                     body=body,
-                    html=email_html(body, inquiry["language"]),
                 )
             row = await conn.fetchrow(
                 """UPDATE customer_inquiries SET status = 'replied', reply_text = $2, updated_at = now(),

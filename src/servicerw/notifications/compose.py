@@ -7,6 +7,8 @@ import re
 
 from markupsafe import Markup, escape
 
+from servicerw.notifications.services import queue_email
+
 _LINK = re.compile(r"(https?://[^\s<>\"']+)")
 
 
@@ -23,4 +25,11 @@ def email_html(text: str, lang: str) -> str:
             'line-height:1.5;color:#1a1a1a;max-width:36em">{body}'
             '<p style="color:#666;font-size:13px">ServiceRW</p></body></html>'
         ).format(lang=lang, body=Markup(body))
+    )
+
+
+async def queue_message(conn, *, to: str, subject: str, body: str, language: str, kind: str) -> int:
+    """Queue an email (plain text + the small HTML made from it) in the caller's transaction."""
+    return await queue_email(
+        conn, to=to, subject=subject, body=body, html=email_html(body, language), language=language, kind=kind
     )

@@ -12,8 +12,7 @@ import asyncpg
 
 from servicerw.core import db, i18n
 from servicerw.core.i18n import gettext as _
-from servicerw.notifications.compose import email_html
-from servicerw.notifications.services import queue_email
+from servicerw.notifications.compose import queue_message
 
 BODY_MIN, BODY_MAX = 10, 2000
 REPLY_MIN, REPLY_MAX = 2, 2000
@@ -176,14 +175,13 @@ class ReviewService:
                         review=review["body"],
                         link=f"{base_url}/dashboard/{business_id}/reviews",
                     )
-                    await queue_email(
+                    await queue_message(
                         conn,
                         to=business["email"],
                         language=business["language"],
                         kind="review_published",
                         subject=_("New review of %(business)s", business=business["business_name"]),
                         body=body,
-                        html=email_html(body, business["language"]),
                     )
         return Moderated(business_id, business["slug"], status)
 
