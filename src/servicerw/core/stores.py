@@ -3,39 +3,22 @@
 Litestar's stock ValkeyStore turns every request into a 500 when Valkey is down, and waits the
 client's 5 s default timeout when Valkey is frozen. This store wraps it: short socket timeouts, and on
 any Valkey error it answers from an in-process MemoryStore and skips Valkey for a few seconds
-(a small circuit breaker), so pages keep working and throttling continues per process.
+(core/breaker.py), so pages keep working and throttling continues per process.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-import structlog
 from litestar.stores.base import NamespacedStore
 from litestar.stores.memory import MemoryStore
 from litestar.stores.valkey import ValkeyStore
 from valkey.asyncio import Valkey
 from valkey.exceptions import ValkeyError
 
+from servicerw.core.breaker import CircuitBreaker
 from servicerw.settings import ValkeySettings
-
-log = structlog.get_logger(__name__)
-
-
-class _Breaker:
-    def __init__(self, retry_after: float) -> None:
-        self.retry_after = retry_after
-        self.open_until = 0.0
-
-    @property
-    def closed(self) -> bool:
-        return time.monotonic() >= self.open_until
-
-    def trip(self, error: BaseException) -> None:
-        if self.closed:
-            log.warning("valkey_unavailable", error=repr(error), retry_after=self.retry_after)
-        self.open_until = time.monotonic() + self.retry_after
 
 
 class FailOpenStore(NamespacedStore):
@@ -44,7 +27,7 @@ class FailOpenStore(NamespacedStore):
         valkey: Valkey,
         namespace: str = "SERVICERW",
         *,
-        breaker: _Breaker,
+        breaker: CircuitBreaker,
         fallback: MemoryStore | None = None,
     ) -> None:
         self.valkey = valkey
@@ -61,35 +44,43 @@ class FailOpenStore(NamespacedStore):
             socket_connect_timeout=settings.socket_timeout,
             retry_on_timeout=False,
         )
-        return cls(client, breaker=_Breaker(settings.retry_after))
+        return cls(client, breaker=CircuitBreaker("valkey", threshold=1, cooldown=settings.retry_after))
 
     def with_namespace(self, namespace: str) -> FailOpenStore:
         return FailOpenStore(self.valkey, f"{self.namespace}_{namespace}", breaker=self.breaker)
 
     @property
     def healthy(self) -> bool:
-        return self.breaker.closed
+        return self.breaker.state == "closed"
 
     async def _call(self, name: str, *args):
-        if self.breaker.closed:
+        return await self._either(
+            lambda: getattr(self.primary, name)(*args), lambda: getattr(self.fallback, name)(*args)
+        )
+
+    async def _either(self, primary: Callable[[], Awaitable], fallback: Callable[[], Awaitable]):
+        if self.breaker.allow():
             try:
-                return await getattr(self.primary, name)(*args)
+                result = await primary()
             except (ValkeyError, OSError, TimeoutError) as error:
-                self.breaker.trip(error)
-        return await getattr(self.fallback, name)(*args)
+                self.breaker.failure(error)
+            else:
+                self.breaker.success()
+                return result
+        return await fallback()
 
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
         await self._call("set", key, value, expires_in)
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        if renew_for is not None and self.breaker.closed:
+        if renew_for is not None:
             # ValkeyStore renews through a Lua script calling `server.call`, which only Valkey knows;
             # GETEX (Redis >= 6.2 and Valkey) does the same in one command on either server.
             seconds = int(renew_for.total_seconds()) if isinstance(renew_for, timedelta) else int(renew_for)
-            try:
-                return await self.valkey.getex(self.primary._make_key(key), ex=seconds)
-            except (ValkeyError, OSError, TimeoutError) as error:
-                self.breaker.trip(error)
+            full_key = self.primary._make_key(key)
+            return await self._either(
+                lambda: self.valkey.getex(full_key, ex=seconds), lambda: self.fallback.get(key, renew_for)
+            )
         return await self._call("get", key, renew_for)
 
     async def delete(self, key: str) -> None:
@@ -106,10 +97,12 @@ class FailOpenStore(NamespacedStore):
 
     async def ping(self) -> bool:
         try:
-            return bool(await self.valkey.ping())
+            alive = bool(await self.valkey.ping())
         except (ValkeyError, OSError, TimeoutError) as error:
-            self.breaker.trip(error)
+            self.breaker.failure(error)
             return False
+        self.breaker.success()
+        return alive
 
     async def close(self) -> None:
         await self.valkey.aclose()
