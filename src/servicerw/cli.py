@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -99,8 +100,19 @@ async def _refresh_search_words(dsn: str) -> None:
 # --- serve ---------------------------------------------------------------------------------------
 
 
+def _check_email_settings() -> None:
+    """EMAIL_PROVIDERS and each listed provider's settings (keys, URL, lease): a clear message, not a traceback."""
+    from servicerw.notifications.services import OutboxSender
+
+    try:
+        OutboxSender(_settings().email)
+    except ValueError as error:
+        _fail(str(error))
+
+
 def _check_services() -> None:
     """When external services are configured they must answer: fail loudly with a clear message."""
+    _check_email_settings()
     settings = _settings()
 
     async def check() -> list[str]:
@@ -164,7 +176,8 @@ def serve(args: argparse.Namespace) -> None:
 
 
 async def _worker() -> None:
-    """Background work outside the web processes: photo processing and sending the email outbox."""
+    """Background work outside the web processes: photo processing and sending the email outbox.
+    SIGTERM or SIGINT stop it gracefully: the batches in hand finish and are recorded first."""
     from servicerw.core import db
     from servicerw.core.cache import Cache
     from servicerw.core.storage import build_storage
@@ -176,15 +189,24 @@ async def _worker() -> None:
     await db.start_pool(settings.database)
     store = build_store(settings.valkey)
     photos = photo_worker(PhotoService(build_storage(settings.storage), Cache(store.with_namespace("cache"))))
+    emails = outbox_worker(settings.email)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    photos.start()
+    emails.start()
     try:
-        await asyncio.gather(photos.run(), outbox_worker(settings.email).run())
+        await stop.wait()
     finally:
+        await asyncio.gather(photos.stop(), emails.stop())
         await db.close_pool()
         await store.close()
 
 
 def worker(_args: argparse.Namespace) -> None:
     print("servicerw worker: processing photos and sending emails (Ctrl-C to stop)", flush=True)
+    _check_email_settings()
     try:
         asyncio.run(_worker())
     except KeyboardInterrupt:

@@ -109,11 +109,42 @@ class StorageSettings:
 
 @dataclass(frozen=True)
 class EmailSettings:
-    # smtp://user:password@host:587 (STARTTLS when the server offers it) or smtps://host:465; empty: emails
-    # are written to the log instead of being sent (development).
+    # Providers in order of preference, comma-separated (sendgrid, ses, smtp, log): when one fails or times
+    # out, the next one sends. Default: smtp when SMTP_URL is set, else log (development: nothing is sent).
+    providers: tuple[str, ...] = field(
+        default_factory=lambda: tuple(p.strip().lower() for p in _env("EMAIL_PROVIDERS").split(",") if p.strip())
+    )
+    # smtp://user:password@host:587 (STARTTLS when the server offers it) or smtps://host:465.
     smtp_url: str = field(default_factory=lambda: _env("SMTP_URL"))
     sender: str = field(default_factory=lambda: _env("EMAIL_FROM", "ServiceRW <no-reply@servicerw.rw>"))
-    timeout: float = field(default_factory=lambda: float(_env("SMTP_TIMEOUT", "10")))
+    sendgrid_api_key: str = field(default_factory=lambda: _env("SENDGRID_API_KEY"))
+    sendgrid_url: str = field(default_factory=lambda: _env("SENDGRID_URL", "https://api.sendgrid.com").rstrip("/"))
+    ses_region: str = field(default_factory=lambda: _env("SES_REGION", "us-east-1"))
+    ses_access_key_id: str = field(default_factory=lambda: _env("SES_ACCESS_KEY_ID"))
+    ses_secret_access_key: str = field(default_factory=lambda: _env("SES_SECRET_ACCESS_KEY"))
+    # Default: https://email.{SES_REGION}.amazonaws.com
+    ses_endpoint_url: str = field(default_factory=lambda: _env("SES_ENDPOINT_URL").rstrip("/"))
+    # Seconds one provider may take to accept an email before the next one is tried.
+    timeout: float = field(default_factory=lambda: float(_env("EMAIL_TIMEOUT", "10")))
+    # Emails in flight at once (per worker process).
+    concurrency: int = field(default_factory=lambda: _env_int("EMAIL_CONCURRENCY", 10))
+    # Attempts (each tries the whole provider chain) before an email is marked dead; between them an
+    # exponential backoff with jitter: base x 2^(attempt-1) seconds, at most EMAIL_BACKOFF_MAX.
+    max_attempts: int = field(default_factory=lambda: _env_int("EMAIL_MAX_ATTEMPTS", 10))
+    backoff_base: float = field(default_factory=lambda: float(_env("EMAIL_BACKOFF_BASE", "30")))
+    backoff_max: float = field(default_factory=lambda: float(_env("EMAIL_BACKOFF_MAX", "3600")))
+    # A claimed email belongs to its worker this long; after a crash it is sent again (same idempotency key)
+    # once the lease has expired. Must exceed the providers' timeouts added up.
+    lease: float = field(default_factory=lambda: float(_env("EMAIL_LEASE", "120")))
+    # A provider's circuit opens after this many failures in a row and stays open this many seconds.
+    breaker_threshold: int = field(default_factory=lambda: _env_int("EMAIL_BREAKER_THRESHOLD", 5))
+    breaker_cooldown: float = field(default_factory=lambda: float(_env("EMAIL_BREAKER_COOLDOWN", "30")))
+
+    def __post_init__(self) -> None:
+        if not self.providers:
+            object.__setattr__(self, "providers", ("smtp",) if self.smtp_url else ("log",))
+        if not self.ses_endpoint_url:
+            object.__setattr__(self, "ses_endpoint_url", f"https://email.{self.ses_region}.amazonaws.com")
 
 
 @dataclass(frozen=True)
@@ -136,6 +167,9 @@ class ServerSettings:
     public_url: str = field(default_factory=lambda: _env("PUBLIC_URL").rstrip("/"))
     # Signs cookies and tokens. Required in production; development gets a per-process random key.
     secret_key: str = field(default_factory=lambda: _env("SECRET_KEY") or secrets.token_urlsafe(32))
+    # /metrics (Prometheus) asks for `Authorization: Bearer <token>` when set; in production without it
+    # /metrics answers 404, in development it is open.
+    metrics_token: str = field(default_factory=lambda: _env("METRICS_TOKEN"))
 
     @property
     def production(self) -> bool:

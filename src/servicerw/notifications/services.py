@@ -1,20 +1,32 @@
-"""The email outbox: queueing in the caller's transaction, and a first sender (SMTP or the log).
-The notifications issue adds SendGrid/SES, failover and a circuit breaker."""
+"""The email outbox: queueing in the caller's transaction, and the worker that delivers it.
+
+Delivery: a worker claims due rows in one short statement (FOR UPDATE SKIP LOCKED, so several workers
+share the queue), marks them 'sending' with a lease, sends them concurrently through the provider chain
+(EMAIL_PROVIDERS in order, each behind a circuit breaker: when one fails or times out the next one
+sends) and records each result as soon as it is known. A failed email is retried with exponential backoff
+and jitter, then marked dead after EMAIL_MAX_ATTEMPTS. A worker killed mid-send leaves its rows
+'sending': when the lease expires they are sent again with the same idempotency key, so a provider that
+had already accepted one can recognise it. Only the emails in flight at the crash can be sent twice.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import random
-import smtplib
-import ssl
-from email.message import EmailMessage as MimeMessage
-from urllib.parse import unquote, urlsplit
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import structlog
 
 from servicerw.core import db
 from servicerw.core.background import PollingWorker
+from servicerw.core.breaker import CircuitBreaker
+from servicerw.core.metrics import EMAIL_DELIVERY_RATE, EMAIL_QUEUE, EMAIL_SENDS, on_scrape
+from servicerw.notifications.providers import Outgoing, Provider, SendError, build_providers
 from servicerw.settings import EmailSettings
+
+log = structlog.get_logger(__name__)
 
 
 async def queue_email(conn, *, to: str, subject: str, body: str, language: str, kind: str, html: str = "") -> int:
@@ -32,113 +44,254 @@ async def queue_email(conn, *, to: str, subject: str, body: str, language: str, 
     )
 
 
-# --- sending ------------------------------------------------------------------------------------
-# A first sender so that sign-up and password-reset emails reach people now: SMTP (Mailpit for
-# self-hosters) or the log. The notifications issue adds SendGrid/SES, failover and a circuit breaker.
-
-log = structlog.get_logger(__name__)
-MAX_ATTEMPTS = 8
+# --- the provider chain ---------------------------------------------------------------------------
 
 
-class SendError(Exception):
-    pass
+@dataclass(frozen=True)
+class Delivery:
+    provider: str
+    message_id: str
+    errors: tuple[str, ...] = ()  # what the providers before it answered
 
 
-class SmtpSender:
-    name = "smtp"
-
-    def __init__(self, settings: EmailSettings) -> None:
-        self.settings = settings
-        self.url = urlsplit(settings.smtp_url)
-
-    def _send(self, message: MimeMessage) -> None:
-        host, port = self.url.hostname or "localhost", self.url.port
-        try:
-            if self.url.scheme == "smtps":
-                client = smtplib.SMTP_SSL(
-                    host, port or 465, timeout=self.settings.timeout, context=ssl.create_default_context()
-                )
-            else:
-                client = smtplib.SMTP(host, port or 587, timeout=self.settings.timeout)
-            with client:
-                if self.url.scheme == "smtp" and client.has_extn("starttls"):
-                    client.starttls(context=ssl.create_default_context())
-                if self.url.username:
-                    client.login(unquote(self.url.username), unquote(self.url.password or ""))
-                client.send_message(message)
-        except (OSError, smtplib.SMTPException) as error:
-            raise SendError(repr(error)) from error
-
-    async def send(self, message: MimeMessage) -> None:
-        await asyncio.to_thread(self._send, message)
+class DeliveryFailed(Exception):
+    def __init__(self, errors: list[str], last_tried: str) -> None:
+        super().__init__("; ".join(errors) or "no provider for this channel")
+        self.errors = errors
+        self.last_tried = last_tried  # "" when every circuit was open: nothing was tried
 
 
-class LogSender:
-    name = "log"
+class ProviderChain:
+    """Providers in order of preference, each behind its own circuit breaker."""
 
-    async def send(self, message: MimeMessage) -> None:
-        log.info("email_not_sent_no_smtp", to=message["To"], subject=message["Subject"], body=message.get_content())
+    def __init__(self, providers: list[Provider], settings: EmailSettings, clock: Callable[[], float] = time.monotonic):
+        self.timeout = settings.timeout
+        self.links = [
+            (
+                provider,
+                CircuitBreaker(
+                    f"email:{provider.name}",
+                    threshold=settings.breaker_threshold,
+                    cooldown=settings.breaker_cooldown,
+                    clock=clock,
+                ),
+            )
+            for provider in providers
+        ]
+
+    def breaker(self, name: str) -> CircuitBreaker:
+        return next(breaker for provider, breaker in self.links if provider.name == name)
+
+    @property
+    def retry_in(self) -> float:
+        """Seconds until some provider's circuit lets a call through."""
+        return min((breaker.retry_in for _p, breaker in self.links), default=0.0)
+
+    async def send(self, outgoing: Outgoing) -> Delivery:
+        errors: list[str] = []
+        last_tried = ""
+        for provider, breaker in self.links:
+            if provider.channel != outgoing.channel:
+                continue
+            if not breaker.allow():
+                EMAIL_SENDS.labels(provider.name, "skipped").inc()
+                errors.append(f"{provider.name}: circuit open")
+                continue
+            last_tried = provider.name
+            try:
+                # The provider's own timeouts (httpx, smtplib) are per operation; this bounds the whole call.
+                async with asyncio.timeout(self.timeout):
+                    message_id = await provider.send(outgoing)
+            except Exception as error:  # noqa: BLE001 - SendError, timeout, or a bug: the next provider sends
+                breaker.failure(error)
+                EMAIL_SENDS.labels(provider.name, "failed").inc()
+                if isinstance(error, TimeoutError):
+                    errors.append(f"{provider.name}: no answer within {self.timeout:g} s")
+                elif isinstance(error, SendError):
+                    errors.append(str(error))
+                else:
+                    errors.append(f"{provider.name}: {error!r}")
+                    log.exception("email_provider_error", provider=provider.name)
+                continue
+            breaker.success()
+            EMAIL_SENDS.labels(provider.name, "accepted").inc()
+            return Delivery(provider.name, message_id or "", tuple(errors))
+        raise DeliveryFailed(errors, last_tried)
+
+    async def close(self) -> None:
+        for provider, _breaker in self.links:
+            await provider.close()
 
 
-def build_sender(settings: EmailSettings) -> SmtpSender | LogSender:
-    return SmtpSender(settings) if settings.smtp_url else LogSender()
+# --- the worker -----------------------------------------------------------------------------------
+
+CLAIM = """
+WITH due AS (
+    SELECT id FROM email_outbox
+    WHERE status IN ('pending', 'sending') AND send_after <= now()
+    ORDER BY send_after
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE email_outbox o
+SET status = 'sending', attempts = o.attempts + 1, last_attempt_at = now(),
+    send_after = now() + make_interval(secs => $2)
+FROM due WHERE o.id = due.id
+RETURNING o.id, o.to_address, o.subject, o.body_text, o.body_html, o.language, o.kind, o.idempotency_key,
+          o.attempts
+"""
+# Each result is written only if the row is still this claim's (a row whose lease ran out may have been
+# claimed again by another worker, with attempts + 1).
+SENT = """
+UPDATE email_outbox SET status = 'sent', sent_at = now(), provider = $3, provider_message_id = $4, last_error = $5
+WHERE id = $1 AND attempts = $2 AND status = 'sending'
+"""
+FAILED = """
+UPDATE email_outbox SET status = $3, provider = $4, last_error = $5, send_after = now() + make_interval(secs => $6)
+WHERE id = $1 AND attempts = $2 AND status = 'sending'
+"""
+NOT_TRIED = """
+UPDATE email_outbox SET status = 'pending', attempts = attempts - 1, last_error = $3,
+    send_after = now() + make_interval(secs => $4)
+WHERE id = $1 AND attempts = $2 AND status = 'sending'
+"""
 
 
 class OutboxSender:
-    """Sends pending outbox rows (FOR UPDATE SKIP LOCKED), retrying with exponential backoff and jitter;
-    after MAX_ATTEMPTS a row is marked dead. The idempotency key travels as the Message-ID."""
-
-    def __init__(self, settings: EmailSettings) -> None:
+    def __init__(
+        self,
+        settings: EmailSettings,
+        *,
+        pool=None,
+        providers: list[Provider] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`pool`: an asyncpg pool (default: the app's); `clock`: for the circuit breakers."""
         self.settings = settings
-        self.sender = build_sender(settings)
-
-    def _message(self, row) -> MimeMessage:
-        message = MimeMessage()
-        message["From"] = self.settings.sender
-        message["To"] = row["to_address"]
-        message["Subject"] = row["subject"]
-        message["Message-ID"] = f"<{row['idempotency_key']}@servicerw>"
-        message["Content-Language"] = row["language"]
-        message.set_content(row["body_text"])
-        if row["body_html"]:
-            message.add_alternative(row["body_html"], subtype="html")
-        return message
-
-    async def send_pending(self, limit: int = 20) -> int:
-        sent = 0
-        async with db.engine().pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(
-                """SELECT * FROM email_outbox WHERE status = 'pending' AND send_after <= now()
-                   ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED""",
-                limit,
+        self._pool = pool
+        self.chain = ProviderChain(providers if providers is not None else build_providers(settings), settings, clock)
+        if settings.lease <= settings.timeout * len(self.chain.links):
+            raise ValueError(
+                f"EMAIL_LEASE ({settings.lease:g} s) must exceed EMAIL_TIMEOUT x providers "
+                f"({settings.timeout:g} x {len(self.chain.links)} s): a slow send would be claimed twice"
             )
-            for row in rows:
-                try:
-                    await self.sender.send(self._message(row))
-                except SendError as error:
-                    attempts = row["attempts"] + 1
-                    delay = min(3600, 2**attempts * 5) * random.uniform(0.8, 1.2)
-                    await conn.execute(
-                        """UPDATE email_outbox SET attempts = $2, last_error = $3,
-                               status = CASE WHEN $2 >= $4 THEN 'dead' ELSE 'pending' END,
-                               send_after = now() + make_interval(secs => $5) WHERE id = $1""",
-                        row["id"],
-                        attempts,
-                        str(error)[:500],
-                        MAX_ATTEMPTS,
-                        delay,
-                    )
-                    continue
-                await conn.execute(
-                    """UPDATE email_outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1,
-                           provider = $2 WHERE id = $1""",
-                    row["id"],
-                    self.sender.name,
-                )
-                sent += 1
-        return sent
+
+    @property
+    def pool(self):
+        return self._pool or db.engine().pool
+
+    def backoff(self, attempts: int) -> float:
+        """Exponential, with 'equal jitter' so that emails that failed together do not retry together."""
+        delay = min(self.settings.backoff_max, self.settings.backoff_base * 2 ** max(0, attempts - 1))
+        return delay / 2 + random.uniform(0, delay / 2)
+
+    async def claim(self, limit: int) -> list:
+        return await self.pool.fetch(CLAIM, limit, self.settings.lease)
+
+    async def send_pending(self) -> int:
+        """One batch: claim up to EMAIL_CONCURRENCY due emails and send them at once; returns how many."""
+        rows = await self.claim(self.settings.concurrency)
+        results = await asyncio.gather(*(self._deliver(row) for row in rows), return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):  # a result not recorded: the row is retried after its lease
+                log.warning("outbox_record_failed", error=repr(result))
+        return len(rows)
+
+    async def _deliver(self, row) -> None:
+        outgoing = Outgoing(
+            to=row["to_address"],
+            subject=row["subject"],
+            text=row["body_text"],
+            html=row["body_html"],
+            language=row["language"],
+            kind=row["kind"],
+            idempotency_key=str(row["idempotency_key"]),
+        )
+        id_, attempts = row["id"], row["attempts"]
+        try:
+            delivery = await self.chain.send(outgoing)
+        except DeliveryFailed as failed:
+            error = str(failed)[:1000]
+            if not failed.last_tried:  # every circuit open: not an attempt, wait for one to half-open
+                await self.pool.execute(NOT_TRIED, id_, attempts, error, max(1.0, self.chain.retry_in))
+                return
+            dead = attempts >= self.settings.max_attempts
+            delay = 0.0 if dead else self.backoff(attempts)
+            status = "dead" if dead else "pending"
+            await self.pool.execute(FAILED, id_, attempts, status, failed.last_tried, error, delay)
+            (log.error if dead else log.info)("email_" + ("dead" if dead else "retry"), id=id_, error=error)
+            return
+        await self.pool.execute(
+            SENT, id_, attempts, delivery.provider, delivery.message_id[:200], "; ".join(delivery.errors)[:1000]
+        )
+
+    async def close(self) -> None:
+        await self.chain.close()
 
 
-def outbox_worker(settings: EmailSettings) -> PollingWorker:
+def outbox_worker(settings: EmailSettings, *, pool=None) -> PollingWorker:
     """Sends the outbox; started by the app (and by `servicerw worker`)."""
-    return PollingWorker("outbox_worker", OutboxSender(settings).send_pending)
+    sender = OutboxSender(settings, pool=pool)
+    return PollingWorker("outbox_worker", sender.send_pending, on_stop=sender.close)
+
+
+# --- delivery statistics --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryCounts:
+    sent: int = 0
+    dead: int = 0
+    pending: int = 0  # waiting for their first try or a retry
+    in_flight: int = 0  # claimed by a worker ('sending')
+
+    @property
+    def rate(self) -> float | None:
+        """sent / (sent + dead); None before any email is finished."""
+        done = self.sent + self.dead
+        return self.sent / done if done else None
+
+
+@dataclass(frozen=True)
+class DeliveryStats:
+    hours: int
+    overall: DeliveryCounts
+    # By provider: the one that sent the email, or the last one tried for the others (emails never tried
+    # yet count only in `overall`).
+    providers: dict[str, DeliveryCounts] = field(default_factory=dict)
+
+
+_COUNT_FIELD = {"sent": "sent", "dead": "dead", "pending": "pending", "sending": "in_flight"}
+
+
+async def delivery_stats(hours: int = 24, *, pool=None) -> DeliveryStats:
+    """What became of the emails queued in the last `hours` hours, overall and by provider."""
+    rows = await (pool or db.engine().pool).fetch(
+        """SELECT provider, status, count(*) AS n FROM email_outbox
+           WHERE created_at >= now() - make_interval(hours => $1) GROUP BY provider, status""",
+        hours,
+    )
+    overall: dict[str, int] = {}
+    by_provider: dict[str, dict[str, int]] = {}
+    for row in rows:
+        name = _COUNT_FIELD[row["status"]]
+        overall[name] = overall.get(name, 0) + row["n"]
+        if row["provider"]:
+            counts = by_provider.setdefault(row["provider"], {})
+            counts[name] = counts.get(name, 0) + row["n"]
+    return DeliveryStats(
+        hours=hours,
+        overall=DeliveryCounts(**overall),
+        providers={name: DeliveryCounts(**counts) for name, counts in sorted(by_provider.items())},
+    )
+
+
+@on_scrape
+async def refresh_email_gauges() -> None:
+    stats = await delivery_stats(24)
+    EMAIL_DELIVERY_RATE.clear()
+    for name, counts in [("all", stats.overall), *stats.providers.items()]:
+        if counts.rate is not None:
+            EMAIL_DELIVERY_RATE.labels(name).set(counts.rate)
+    for status, name in _COUNT_FIELD.items():
+        EMAIL_QUEUE.labels(status).set(getattr(stats.overall, name))
