@@ -70,6 +70,10 @@ bench-images: setup
 bench-dashboard *ARGS: setup
     {{py}} bench/dashboard.py {{ARGS}}
 
+# The email outbox worker: 10,000 queued emails to an SMTP sink on its own database (servicerw_bench_mail).
+bench-mail *ARGS: setup
+    {{py}} bench/mail.py {{ARGS}}
+
 # EXPLAIN ANALYZE of the plan's hot queries on DATABASE_URL.
 bench-explain: setup
     {{py}} bench/explain.py

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 import asyncpg
 import httpx
+from stats import line
 from valkey.asyncio import Valkey
 
 TIMING = re.compile(r"app;dur=([0-9.]+)")
@@ -141,18 +142,6 @@ async def build_mix(dsn: str, seed: int) -> list[tuple[str, dict]]:
     for kind, params in mix:
         unique.setdefault(urlencode(sorted(params.items())), (kind, params))
     return list(unique.values())
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def line(label: str, values: list[float]) -> str:
-    return (
-        f"{label:22s} p50 {pct(values, 50):6.2f} ms  p95 {pct(values, 95):6.2f} ms  "
-        f"p99 {pct(values, 99):6.2f} ms  max {max(values):6.2f} ms  n={len(values)}"
-    )
 
 
 async def run_pass(client: httpx.AsyncClient, url: str, mix, language: str, concurrency: int):
