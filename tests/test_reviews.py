@@ -210,3 +210,21 @@ async def test_all_reviews_page_through(client, db, shop):
     second = (await client.get("/b/keza-salon/reviews?page=2", headers=HTML)).text
     assert "Review number 04" in second and "Review number 00" in second
     assert (await client.get("/b/nobody/reviews", headers=HTML)).status_code == 404
+
+
+async def test_the_admin_overview_shows_pending_reviews_and_email_delivery(client, db, shop):
+    await make_user(db, "admin@example.rw", "admin")
+    await add_review(db, shop["id"], await make_user(db, "a@example.rw"), 4, "Waiting for a moderator here")
+    for provider, status in [("sendgrid", "sent"), ("sendgrid", "sent"), ("ses", "sent"), ("ses", "dead")]:
+        await db.execute(
+            """INSERT INTO email_outbox (to_address, subject, body_text, status, provider)
+               VALUES ('x@example.rw', 'Hello', 'Hello', $1, $2)""",
+            status,
+            provider,
+        )
+    await as_user(client, "admin@example.rw")
+    page = (await client.get("/admin", headers=HTML)).text
+    assert "Reviews waiting for moderation</a>: 1" in page
+    rows = {m[0]: m[1:] for m in re.findall(r'<th scope="row">(\w+)</th><td>(\d+)</td><td>(\d+)</td>', page)}
+    assert rows == {"All": ("3", "1"), "sendgrid": ("2", "0"), "ses": ("1", "1")}
+    assert "75.0 %" in page and "100.0 %" in page and "50.0 %" in page

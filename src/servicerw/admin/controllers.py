@@ -17,6 +17,7 @@ from servicerw.businesses.manage_controllers import login_redirect
 from servicerw.core.cache import Cache
 from servicerw.core.sessions import current_user_id
 from servicerw.inquiries.controllers import base_url
+from servicerw.notifications.services import delivery_stats
 from servicerw.reviews.services import DECISIONS, PAGE_SIZE, ReviewService
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -42,7 +43,7 @@ class AdminController(Controller):
     ) -> Template | Redirect:
         if await _admin(request, accounts) is None:
             return login_redirect(request)
-        context = {"pending_reviews": await reviews.pending_count()}
+        context = {"pending_reviews": await reviews.pending_count(), "delivery": await delivery_stats(24)}
         return Template("admin/home.html", context=context, headers=NO_STORE)
 
     @get("/reviews", name="admin_reviews")
