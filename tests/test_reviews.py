@@ -228,3 +228,22 @@ async def test_the_admin_overview_shows_pending_reviews_and_email_delivery(clien
     rows = {m[0]: m[1:] for m in re.findall(r'<th scope="row">(\w+)</th><td>(\d+)</td><td>(\d+)</td>', page)}
     assert rows == {"All": ("3", "1"), "sendgrid": ("2", "0"), "ses": ("1", "1")}
     assert "75.0 %" in page and "100.0 %" in page and "50.0 %" in page
+
+
+async def test_an_operator_makes_an_account_administrator_from_the_command_line(db):
+    import asyncio
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    await make_user(db, "moderator@example.rw")
+    servicerw = str(Path(sys.executable).with_name("servicerw"))
+    done = await asyncio.to_thread(
+        subprocess.run, [servicerw, "make-admin", "Moderator@example.rw"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert await db.fetchval("SELECT role FROM users WHERE email = 'moderator@example.rw'") == "admin"
+    unknown = await asyncio.to_thread(
+        subprocess.run, [servicerw, "make-admin", "nobody@example.rw"], capture_output=True, text=True
+    )
+    assert unknown.returncode == 2 and "no account with the email nobody@example.rw" in unknown.stderr

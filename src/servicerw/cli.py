@@ -88,13 +88,42 @@ def seed(args: argparse.Namespace) -> None:
 
 
 async def _refresh_search_words(dsn: str) -> None:
+    """After a bulk load: the typo-correction words, and VACUUM, which also empties the GIN indexes'
+    pending lists (until then the planner avoids the full-text indexes and scans whole tables)."""
     import asyncpg
 
     conn = await asyncpg.connect(dsn, timeout=10)
     try:
         await conn.execute("REFRESH MATERIALIZED VIEW search_words")
+        await conn.execute("VACUUM (ANALYZE) businesses, business_search, reviews, customer_inquiries")
     finally:
         await conn.close()
+
+
+# --- administrators ------------------------------------------------------------------------------
+
+
+async def _make_admin(dsn: str, email: str) -> bool:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        result = await conn.execute(
+            "UPDATE users SET role = 'admin', updated_at = now() WHERE email = $1", email.strip().lower()
+        )
+        return result.endswith(" 1")
+    finally:
+        await conn.close()
+
+
+def make_admin(args: argparse.Namespace) -> None:
+    """Give an existing account the administrator role (moderation, delivery figures)."""
+    settings = _settings()
+    if not settings.database.url:
+        _fail("DATABASE_URL is not set")
+    if not asyncio.run(_make_admin(settings.database.url, args.email)):
+        _fail(f"no account with the email {args.email}: sign up first, then run this again")
+    print(f"{args.email} is now an administrator")
 
 
 # --- serve ---------------------------------------------------------------------------------------
@@ -288,6 +317,10 @@ def main(argv: list[str] | None = None) -> None:
     p_seed.add_argument("--events", type=int, default=None, help="default: 50 per business")
     p_seed.add_argument("--random-seed", type=int, default=42)
     p_seed.set_defaults(func=seed)
+
+    p_admin = sub.add_parser("make-admin", help="give an existing account the administrator role")
+    p_admin.add_argument("email")
+    p_admin.set_defaults(func=make_admin)
 
     p_demo = sub.add_parser("demo", help="run with sample data; embedded database when DATABASE_URL is unset")
     server_args(p_demo, "127.0.0.1")
