@@ -38,6 +38,7 @@ from servicerw.core import db, i18n  # noqa: E402
 from servicerw.core.cache import Cache  # noqa: E402
 from servicerw.core.errors import http_error, not_found, server_error  # noqa: E402
 from servicerw.core.health import healthz, readyz  # noqa: E402
+from servicerw.core.metrics import metrics  # noqa: E402
 from servicerw.core.security import csrf_token_guard, make_before_send, timing_middleware  # noqa: E402
 from servicerw.core.sessions import client_address, session_config  # noqa: E402
 from servicerw.core.static import StaticFiles, serve_static  # noqa: E402
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         AdminController,
         healthz,
         readyz,
+        metrics,
         serve_static,
     ]
     if isinstance(storage, LocalStorage):
@@ -241,6 +243,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.analytics = analytics
     app.state.search = search
     app.state.photos = photos
+    app.state.email_worker = email_worker
     app.state.store = store
     app.state.storage = storage
     app.state.valkey_configured = bool(settings.valkey.url)
