@@ -9,14 +9,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.services import database_url, postgres_admin_url
+from tests.services import database_url, postgres_admin_url, recreate_database, start_server, stop_server
 
 ADMIN_URL = postgres_admin_url()
 E2E_DB = os.environ.get("E2E_DATABASE_NAME", "servicerw_e2e")
@@ -34,18 +32,7 @@ HOURS = {d: [["07:00", "19:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "s
 
 
 async def _prepare_database() -> None:
-    import asyncpg
-
-    admin = await asyncpg.connect(ADMIN_URL)
-    try:
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            E2E_DB,
-        )
-        await admin.execute(f'DROP DATABASE IF EXISTS "{E2E_DB}"')
-        await admin.execute(f'CREATE DATABASE "{E2E_DB}"')
-    finally:
-        await admin.close()
+    await recreate_database(ADMIN_URL, E2E_DB)
 
 
 async def _insert_businesses() -> None:
@@ -101,27 +88,9 @@ def base_url() -> str:
     servicerw = str(Path(sys.executable).with_name("servicerw"))
     subprocess.run([servicerw, "migrate"], env=env, check=True, capture_output=True)
     _run(_insert_businesses())
-    port = _free_port()
-    server = subprocess.Popen([servicerw, "serve", "--port", str(port), "--workers", "1"], env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            raise RuntimeError("the e2e server did not become ready")
-        time.sleep(0.2)
+    server, url = start_server(env, _free_port())
     yield url
-    server.terminate()
-    try:
-        server.wait(10)
-    except subprocess.TimeoutExpired:
-        server.kill()
+    stop_server(server)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import database_url, postgres_admin_url
+from tests.services import database_url, postgres_admin_url, recreate_database
 
 ADMIN_URL = postgres_admin_url()
 TEST_DB = os.environ.get("TEST_DATABASE_NAME", "servicerw_test")
@@ -101,18 +101,7 @@ def _s3_endpoint() -> str:
 
 
 async def _recreate_database() -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(ADMIN_URL, timeout=10)
-    try:
-        await conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            TEST_DB,
-        )
-        await conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}"')
-        await conn.execute(f'CREATE DATABASE "{TEST_DB}"')
-    finally:
-        await conn.close()
+    await recreate_database(ADMIN_URL, TEST_DB)
 
 
 class MailSink:

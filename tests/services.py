@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,3 +41,47 @@ def database_url(admin_url: str, name: str) -> str:
     """The same server as `admin_url`, another database (keeps a `?host=/socket` query intact)."""
     base, sep, query = admin_url.partition("?")
     return base.rsplit("/", 1)[0] + f"/{name}" + (sep + query if sep else "")
+
+
+async def recreate_database(admin_url: str, name: str) -> str:
+    """Drop (after ending its sessions) and create the database `name`; returns its URL."""
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url, timeout=10)
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return database_url(admin_url, name)
+
+
+def start_server(env: dict[str, str], port: int, timeout: float = 60) -> tuple[subprocess.Popen, str]:
+    """`servicerw serve` (one Granian worker) on `port`, once /readyz answers 200; returns it and its URL."""
+    servicerw = str(Path(sys.executable).with_name("servicerw"))
+    server = subprocess.Popen([servicerw, "serve", "--port", str(port), "--workers", "1"], env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return server, url
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise RuntimeError("the server did not become ready")
+        time.sleep(0.2)
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()

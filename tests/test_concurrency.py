@@ -6,11 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,37 +13,16 @@ from argon2 import PasswordHasher
 
 from tests.conftest import _free_port
 from tests.factories import make_business
+from tests.services import start_server, stop_server
 from tests.test_accounts import HTML, STRONG
 
 
 @pytest.fixture(scope="module")
 def live_server(migrated_db):
-    port = _free_port()
-    servicerw = str(Path(sys.executable).with_name("servicerw"))
-    server = subprocess.Popen(
-        [servicerw, "serve", "--port", str(port), "--workers", "1"],
-        env={**os.environ, "DATABASE_POOL_MAX": "20"},
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            raise RuntimeError("the test server did not become ready")
-        time.sleep(0.2)
+    """The app in a Granian process on the test services (the environment set by conftest)."""
+    server, url = start_server({**os.environ, "DATABASE_POOL_MAX": "20"}, _free_port())
     yield url
-    server.terminate()
-    try:
-        server.wait(10)
-    except subprocess.TimeoutExpired:
-        server.kill()
+    stop_server(server)
 
 
 def token_of(page: str) -> str:

@@ -13,6 +13,7 @@ from litestar.params import Body, FromPath, QueryParameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
+from servicerw.accounts.services import FormErrors
 from servicerw.businesses.controllers import profile_context
 from servicerw.businesses.listing import ListingService
 from servicerw.businesses.manage_controllers import login_redirect, owner_business
@@ -24,7 +25,6 @@ from servicerw.core.web import wants_fragment
 from servicerw.inquiries.services import (
     INBOX_STATUSES,
     PAGE_SIZE,
-    InquiryErrors,
     InquiryService,
     method_label,
     parse_key,
@@ -98,7 +98,7 @@ class InquiryController(Controller):
 
         try:
             valid = validate(data)
-        except InquiryErrors as error:
+        except FormErrors as error:
             if "form" in error.errors:  # expired or missing key: a fresh one for the next try
                 key = ""
             return await again(error.errors, 422)
@@ -112,7 +112,7 @@ class InquiryController(Controller):
             return await again({"form": message}, 429)
         try:
             _inquiry, created = await inquiries.create(business, valid, i18n.current_language(), base_url(request))
-        except InquiryErrors as error:
+        except FormErrors as error:
             return await again(error.errors, 422)
         if created:
             await by_address.hit(f"addr:{address}")
@@ -235,7 +235,7 @@ class InboxController(Controller):
             )
         except LookupError as error:
             raise NotFoundException() from error
-        except InquiryErrors as error:
+        except FormErrors as error:
             inquiry = await inquiries.open(business_id, inquiry_id)
             return await self._message_page(business, inquiries, inquiry, error.errors, text, status=422)
         return Redirect(path=f"/dashboard/{business_id}/inbox/{inquiry_id}?done=replied", status_code=303)

@@ -7,11 +7,11 @@ one transaction; the idempotency key from the form makes a double tap or a retry
 from __future__ import annotations
 
 import math
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from servicerw.accounts.services import EMAIL_RE, PHONE_RE, FormErrors
 from servicerw.core import db, i18n
 from servicerw.core.i18n import gettext as _
 from servicerw.notifications.compose import queue_message
@@ -22,16 +22,8 @@ NAME_MIN, NAME_MAX = 2, 120
 MESSAGE_MIN, MESSAGE_MAX = 10, 2000
 REPLY_MIN, REPLY_MAX = 2, 4000
 PAGE_SIZE = 20
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
-PHONE_RE = re.compile(r"^\+?[0-9 ]{9,16}$")
 RESPONSE_WINDOW = timedelta(days=90)  # the median response time covers the replies of the last 90 days
 RESPONSE_MIN_REPLIES = 3  # fewer replies than this: no median shown
-
-
-class InquiryErrors(Exception):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(errors)
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -56,7 +48,7 @@ def parse_key(raw: str) -> uuid.UUID | None:
 
 
 def validate(data: dict[str, str]) -> InquiryForm:
-    """Per-field messages, already translated; raises InquiryErrors."""
+    """Per-field messages, already translated; raises FormErrors."""
     name = " ".join(data.get("name", "").split())
     phone = data.get("phone", "").strip()
     email = data.get("email", "").strip().lower()
@@ -88,7 +80,7 @@ def validate(data: dict[str, str]) -> InquiryForm:
     if key is None:
         errors["form"] = _("This form has expired. Please send it again.")
     if errors:
-        raise InquiryErrors(errors)
+        raise FormErrors(errors)
     assert key is not None
     return InquiryForm(name, phone, email, message, preferred, key)
 
@@ -139,7 +131,7 @@ class InquiryService:
                     "SELECT id, business_id, created_at FROM customer_inquiries WHERE idempotency_key = $1", form.key
                 )
                 if existing is None or existing["business_id"] != business["id"]:
-                    raise InquiryErrors({"form": _("This form has expired. Please send it again.")})
+                    raise FormErrors({"form": _("This form has expired. Please send it again.")})
                 return dict(existing), False
             owner = await conn.fetchrow(
                 """SELECT coalesce(nullif(u.email, ''), b.email) AS email,
@@ -266,7 +258,7 @@ class InquiryService:
         transaction. Without a customer email there is nothing to send: the owner calls instead."""
         text = text.strip().replace("\r\n", "\n")
         if not REPLY_MIN <= len(text) <= REPLY_MAX:
-            raise InquiryErrors(
+            raise FormErrors(
                 {"reply": _("Write a reply of %(min)d to %(max)d characters.", min=REPLY_MIN, max=REPLY_MAX)}
             )
         async with db.engine().pool.acquire() as conn, conn.transaction():
@@ -278,9 +270,7 @@ class InquiryService:
             if inquiry is None:
                 raise LookupError(inquiry_id)
             if not inquiry["customer_email"]:
-                raise InquiryErrors(
-                    {"reply": _("This customer left no email address: call or message them on WhatsApp.")}
-                )
+                raise FormErrors({"reply": _("This customer left no email address: call or message them on WhatsApp.")})
             contact = await conn.fetchrow("SELECT phone, email FROM businesses WHERE id = $1", business["id"])
             with i18n.using(inquiry["language"]):
                 body = _(
