@@ -388,6 +388,21 @@ def test_k8s_config_and_secret_hold_every_required_setting():
     assert config["SERVICERW_ENV"] == "production"
 
 
+def test_k8s_sends_email_through_providers_whose_keys_are_in_the_secret():
+    config = k8s_resource("ConfigMap", "servicerw-config")["data"]
+    secret_keys = set(k8s_kind("Secret")[0]["stringData"])
+    needs = {
+        "sendgrid": {"SENDGRID_API_KEY"},
+        "ses": {"SES_ACCESS_KEY_ID", "SES_SECRET_ACCESS_KEY"},
+        "smtp": {"SMTP_URL"},
+    }
+    providers = [p.strip() for p in config["EMAIL_PROVIDERS"].split(",")]
+    assert providers and "log" not in providers, "production must send email, not only log it"
+    for provider in providers:
+        assert needs[provider] <= secret_keys, f"{provider} needs {sorted(needs[provider])} in the Secret"
+    assert config["PUBLIC_URL"].startswith("https://")
+
+
 def test_k8s_secret_example_holds_only_placeholders():
     secret = k8s_kind("Secret")[0]
     assert "data" not in secret, "use stringData with visible placeholders"
