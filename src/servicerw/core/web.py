@@ -101,7 +101,7 @@ def wants_fragment(request: HTMXRequest) -> bool:
 def format_date(value: date | datetime | str | None, with_time: bool = False) -> str:
     """A date (or date and time, in Kigali time) in the current language; accepts ISO strings (cached data)."""
     from babel.dates import format_date as babel_date
-    from babel.dates import format_datetime
+    from babel.dates import format_time
 
     if not value:
         return ""
@@ -109,7 +109,8 @@ def format_date(value: date | datetime | str | None, with_time: bool = False) ->
         value = datetime.fromisoformat(value) if with_time else date.fromisoformat(value[:10])
     locale = i18n.babel_locale()
     if with_time and isinstance(value, datetime):
-        return format_datetime(value, "medium", tzinfo=KIGALI, locale=locale)
+        local = value.astimezone(KIGALI)
+        return f"{babel_date(local.date(), 'medium', locale=locale)}, {format_time(local, 'short', locale=locale)}"
     if isinstance(value, datetime):
         value = value.astimezone(KIGALI).date()
     return babel_date(value, "medium", locale=locale)
