@@ -163,6 +163,17 @@ async def test_an_admin_publishes_or_rejects_and_the_rating_follows(client, db, 
     mails = await db.fetch("SELECT * FROM email_outbox WHERE kind = 'review_published' ORDER BY id")
     assert len(mails) == 2 and {m["to_address"] for m in mails} == {"owner@example.rw"}
     assert mails[0]["language"] == "fr" and f"/dashboard/{shop['id']}/reviews" in mails[0]["body_text"]
+    # Each reviewer learns the decision, once, in their own language.
+    told = await db.fetch(
+        """SELECT kind, to_address, subject FROM email_outbox
+           WHERE kind IN ('review_approved', 'review_rejected') ORDER BY id"""
+    )
+    assert [(m["kind"], m["to_address"]) for m in told] == [
+        ("review_approved", "a@example.rw"),
+        ("review_rejected", "b@example.rw"),
+        ("review_approved", "c@example.rw"),
+    ]
+    assert told[1]["subject"] == "Your review of Keza Salon was not published"
     bad_decision = await client.post(f"/admin/reviews/{good}", data={"decision": "maybe"}, headers=HTML)
     assert bad_decision.status_code == 403  # no CSRF token: refused before anything else
 

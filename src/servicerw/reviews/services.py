@@ -157,14 +157,16 @@ class ReviewService:
                 business_id,
             )
             review = await conn.fetchrow(
-                """UPDATE reviews SET status = $2, updated_at = now() WHERE id = $1 AND status <> $2
-                   RETURNING rating, body""",
+                """SELECT r.status, r.rating, r.body, u.email, u.preferred_language AS language, u.is_active
+                   FROM reviews r JOIN users u ON u.id = r.user_id WHERE r.id = $1 FOR UPDATE OF r""",
                 review_id,
-                status,
             )
-            if review is None:  # already in that state
+            if review["status"] == status:  # already decided so
                 return Moderated(business_id, business["slug"], status)
+            await conn.execute("UPDATE reviews SET status = $2, updated_at = now() WHERE id = $1", review_id, status)
             await self._recompute(conn, business_id)
+            if review["status"] == "pending" and review["is_active"]:  # the reviewer learns the first decision
+                await self._tell_reviewer(conn, review, business, status, base_url)
             if status == "approved" and business["email"]:
                 with i18n.using(business["language"]):
                     body = _(
@@ -184,6 +186,32 @@ class ReviewService:
                         body=body,
                     )
         return Moderated(business_id, business["slug"], status)
+
+    @staticmethod
+    async def _tell_reviewer(conn, review, business, status: str, base_url: str) -> None:
+        with i18n.using(review["language"]):
+            if status == "approved":
+                subject = _("Your review of %(business)s is published", business=business["business_name"])
+                body = _(
+                    "Hello,\n\nThank you: your review of %(business)s is now on ServiceRW:\n%(link)s",
+                    business=business["business_name"],
+                    link=f"{base_url}/b/{business['slug']}#reviews",
+                )
+            else:
+                subject = _("Your review of %(business)s was not published", business=business["business_name"])
+                body = _(
+                    "Hello,\n\nYour review of %(business)s was not published: reviews must describe your own "
+                    "experience with the business, without insults, advertising or personal details.",
+                    business=business["business_name"],
+                )
+            await queue_message(
+                conn,
+                to=review["email"],
+                language=review["language"],
+                kind=f"review_{status}",
+                subject=subject,
+                body=body,
+            )
 
     @staticmethod
     async def _recompute(conn, business_id: int) -> None:
