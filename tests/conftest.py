@@ -183,8 +183,12 @@ async def truncate_data(dsn: str) -> None:
 
 
 @pytest.fixture
-async def clean_db(migrated_db: str) -> str:
-    """The migrated test database with every non-reference table emptied (categories and places stay)."""
+async def clean_db(migrated_db: str, request) -> str:
+    """The migrated test database with every non-reference table emptied (categories and places stay).
+    The app's analytics buffer is written first: late page views of the previous test would otherwise
+    land on this test's businesses (ids restart at 1)."""
+    if "client" in request.fixturenames:
+        await request.getfixturevalue("client").post("/__test__/flush-analytics")
     await truncate_data(migrated_db)
     return migrated_db
 
@@ -203,11 +207,20 @@ async def db(clean_db: str):
 
 @pytest.fixture(scope="session")
 async def app(migrated_db: str):
+    from litestar import post
+
     from servicerw.app import create_app
     from servicerw.settings import get_settings
 
     get_settings.cache_clear()
-    return create_app()
+    application = create_app()
+
+    @post("/__test__/flush-analytics", status_code=204, opt={"exclude_from_csrf": True})
+    async def flush_analytics() -> None:
+        await application.state.analytics.flush()
+
+    application.register(flush_analytics)
+    return application
 
 
 @pytest.fixture(scope="session")
@@ -259,7 +272,7 @@ def invalidate_route(app):
     client's own event loop, so tests cannot call its stores directly)."""
     from litestar import post
 
-    @post("/__test__/invalidate", sync_to_thread=False, status_code=204, opt={"exclude_from_csrf": True})
+    @post("/__test__/invalidate", status_code=204, opt={"exclude_from_csrf": True})
     async def invalidate(data: dict) -> None:
         await app.state.cache.invalidate_business(data["slug"])
 

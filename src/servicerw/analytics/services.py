@@ -45,6 +45,7 @@ class AnalyticsWriter:
         self.dropped = 0
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()
+        self._flushing = asyncio.Lock()  # one flush at a time: a caller's flush returns once all is written
 
     # --- recording (never awaits, never raises) --------------------------------------------------
 
@@ -95,6 +96,10 @@ class AnalyticsWriter:
     # --- flushing ---------------------------------------------------------------------------------
 
     async def flush(self) -> int:
+        async with self._flushing:
+            return await self._flush()
+
+    async def _flush(self) -> int:
         events, self.events = self.events, []
         searches, self.searches = self.searches, []
         if not events and not searches:
