@@ -48,7 +48,7 @@ from servicerw.core.web import day_name, format_date, format_number, format_rwf,
 from servicerw.dashboard.controllers import DashboardController  # noqa: E402
 from servicerw.home.controllers import HomeController  # noqa: E402
 from servicerw.inquiries.controllers import InboxController, InquiryController  # noqa: E402
-from servicerw.inquiries.services import InquiryService, response_time_text  # noqa: E402
+from servicerw.inquiries.services import InquiryService, method_label, response_time_text  # noqa: E402
 from servicerw.media.controllers import PhotoController  # noqa: E402
 from servicerw.media.services import PhotoService, photo_worker  # noqa: E402
 from servicerw.notifications.services import outbox_worker  # noqa: E402
@@ -76,6 +76,7 @@ def _configure_jinja(engine: JinjaTemplateEngine, static_files: StaticFiles) -> 
         day_name=day_name,
         format_date=format_date,
         response_time=response_time_text,
+        contact_method=method_label,
         selected=selected_options,
     )
     env.trim_blocks = True

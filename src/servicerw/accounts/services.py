@@ -55,6 +55,17 @@ class Account:
     preferred_language: str
 
 
+def _account(row) -> Account:
+    return Account(
+        row["id"],
+        row["email"],
+        row["full_name"],
+        row["role"],
+        row["email_verified_at"] is not None,
+        row["preferred_language"],
+    )
+
+
 def password_problem(password: str, email: str = "") -> str | None:
     """Length 8-128, no composition rules, not a common or breached-list password (ASVS 6.2)."""
     if len(password) < PASSWORD_MIN:
@@ -176,14 +187,7 @@ class AccountService:
             return None
         if _hasher.check_needs_rehash(row["password_hash"]):
             await db.execute("UPDATE users SET password_hash = $1 WHERE id = $2", _hasher.hash(password), row["id"])
-        return Account(
-            row["id"],
-            row["email"],
-            row["full_name"],
-            row["role"],
-            row["email_verified_at"] is not None,
-            row["preferred_language"],
-        )
+        return _account(row)
 
     async def get(self, user_id: int) -> Account | None:
         row = await db.fetchrow(
@@ -193,14 +197,7 @@ class AccountService:
         )
         if row is None or not row["is_active"]:
             return None
-        return Account(
-            row["id"],
-            row["email"],
-            row["full_name"],
-            row["role"],
-            row["email_verified_at"] is not None,
-            row["preferred_language"],
-        )
+        return _account(row)
 
     async def request_reset(self, email: str, language: str, base_url: str) -> None:
         """Always looks the same to the caller, whether the account exists or not."""

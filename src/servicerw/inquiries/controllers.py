@@ -50,6 +50,17 @@ def _throttles(request: Request) -> tuple[Throttle, Throttle]:
     return Throttle(store, *PER_ADDRESS), Throttle(store, *PER_BUSINESS)
 
 
+def _confirmation(business: dict, slug: str, email: str, message: str, contact: str) -> dict:
+    """What the confirmation shows (the same keys as `InquiryService.sent`)."""
+    return {
+        "customer_email": email,
+        "message": message,
+        "business_name": business["business_name"],
+        "slug": slug,
+        "method": method_label(contact),
+    }
+
+
 class InquiryController(Controller):
     path = "/b/{slug:str}/inquiries"
     request_class = HTMXRequest
@@ -71,16 +82,8 @@ class InquiryController(Controller):
         key = (data.get("key") or "")[:36]
         if (data.get(HONEYPOT) or "").strip():
             # A bot: answer as if sent, store and send nothing.
-            sent = {
-                "customer_name": form["name"],
-                "customer_email": form["email"],
-                "customer_phone": form["phone"],
-                "message": form["message"],
-                "preferred_contact": form["preferred_contact"] or "phone",
-                "business_name": business["business_name"],
-                "slug": slug,
-                "method": method_label(form["preferred_contact"] or "phone"),
-            }
+            contact = form["preferred_contact"] or "phone"
+            sent = _confirmation(business, slug, form["email"], form["message"], contact)
             fragment = wants_fragment(request)
             template = "businesses/_inquiry_sent.html" if fragment else "businesses/inquiry_sent.html"
             return Template(template, context={"sent": sent, "fragment": fragment}, headers=NO_STORE)
@@ -117,8 +120,8 @@ class InquiryController(Controller):
         if created:
             await by_address.hit(f"addr:{address}")
             await by_business.hit(f"biz:{business['id']}")
-        if wants_fragment(request):
-            sent = await inquiries.sent(slug, valid.key)
+        if wants_fragment(request):  # what was sent is what the form holds (a repeated key holds the same)
+            sent = _confirmation(business, slug, valid.email, valid.message, valid.preferred_contact)
             return Template("businesses/_inquiry_sent.html", context={"sent": sent, "fragment": True}, headers=NO_STORE)
         return Redirect(path=f"/b/{slug}/inquiries/{valid.key}", status_code=303)
 

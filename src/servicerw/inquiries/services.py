@@ -183,8 +183,7 @@ class InquiryService:
     async def sent(self, slug: str, key: uuid.UUID) -> dict | None:
         """The confirmation page of a sent inquiry (found by its unguessable key)."""
         row = await db.fetchrow(
-            """SELECT i.customer_name, i.customer_email, i.customer_phone, i.message, i.preferred_contact,
-                      i.created_at, b.business_name, b.slug
+            """SELECT i.customer_email, i.message, i.preferred_contact, b.business_name, b.slug
                FROM customer_inquiries i JOIN businesses b ON b.id = i.business_id
                WHERE i.idempotency_key = $1 AND b.slug = $2""",
             key,

@@ -12,7 +12,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from servicerw.businesses.listing import ListingService
-from servicerw.businesses.manage_controllers import owner_business
+from servicerw.businesses.manage_controllers import login_redirect, owner_business
 from servicerw.core import i18n
 from servicerw.core.storage import variant_key
 from servicerw.core.web import wants_fragment
@@ -58,7 +58,7 @@ class PhotoController(Controller):
     ) -> Template | Redirect:
         business = await owner_business(request, listings, business_id)
         if business is None:
-            return Redirect(path=f"/account/login?next={request.url.path}", status_code=303)
+            return login_redirect(request)
         return await self._page(request, business, photos, [])
 
     @post(

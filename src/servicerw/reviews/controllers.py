@@ -68,14 +68,14 @@ class ReviewController(Controller):
             review["done"] = True
         except ReviewErrors as error:
             review["errors"], status = error.errors, error.status
-        if not review.get("done") and not wants_fragment(request):
-            context = await profile_context(request, business, reviews, review=review)
-            return Template("businesses/profile.html", context=context, status_code=status, headers=NO_STORE)
-        if not wants_fragment(request):
+        if wants_fragment(request):
+            standing = await reviews.standing(business["id"], user_id)
+            context = {"b": business, "review": review, "logged_in": True, "standing": standing}
+            return Template("businesses/_review_box.html", context=context, status_code=status, headers=NO_STORE)
+        if review.get("done"):
             return Redirect(path=f"/b/{business['slug']}?reviewed=1#reviews", status_code=303)
-        standing = await reviews.standing(business["id"], user_id)
-        context = {"b": business, "review": review, "logged_in": True, "standing": standing}
-        return Template("businesses/_review_box.html", context=context, status_code=status, headers=NO_STORE)
+        context = await profile_context(request, business, reviews, review=review)
+        return Template("businesses/profile.html", context=context, status_code=status, headers=NO_STORE)
 
 
 class OwnerReviewController(Controller):

@@ -5,7 +5,6 @@ moderation can never leave them out of step."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import asyncpg
@@ -90,16 +89,15 @@ class ReviewService:
     async def standing(self, business_id: int, user_id: int) -> dict:
         """What this user may do on this business's profile: write a review, see theirs, or nothing (owner)."""
         row = await db.fetchrow(
-            """SELECT b.owner_id = $2 AS is_owner,
-                      (SELECT row_to_json(r) FROM (SELECT rating, body, status FROM reviews
-                        WHERE business_id = $1 AND user_id = $2) r) AS mine
-               FROM businesses b WHERE b.id = $1""",
+            """SELECT b.owner_id = $2 AS is_owner, r.status
+               FROM businesses b LEFT JOIN reviews r ON r.business_id = b.id AND r.user_id = $2
+               WHERE b.id = $1""",
             business_id,
             user_id,
         )
         if row is None:
             return {"is_owner": False, "mine": None}
-        return {"is_owner": bool(row["is_owner"]), "mine": json.loads(row["mine"]) if row["mine"] else None}
+        return {"is_owner": bool(row["is_owner"]), "mine": {"status": row["status"]} if row["status"] else None}
 
     async def submit(self, business_id: int, user_id: int, rating_raw: str, body: str, language: str) -> None:
         """A new review, pending until moderated."""
