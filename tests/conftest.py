@@ -182,13 +182,16 @@ async def truncate_data(dsn: str) -> None:
         await conn.close()
 
 
+_running_clients: list = []
+
+
 @pytest.fixture
-async def clean_db(migrated_db: str, request) -> str:
+async def clean_db(migrated_db: str) -> str:
     """The migrated test database with every non-reference table emptied (categories and places stay).
     The app's analytics buffer is written first: late page views of the previous test would otherwise
     land on this test's businesses (ids restart at 1)."""
-    if "client" in request.fixturenames:
-        await request.getfixturevalue("client").post("/__test__/flush-analytics")
+    if _running_clients:  # the app runs once any test has used the client, whether this one does or not
+        await _running_clients[0].post("/__test__/flush-analytics")
     await truncate_data(migrated_db)
     return migrated_db
 
@@ -229,7 +232,9 @@ async def client(app):
     from litestar.testing import AsyncTestClient
 
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
+        _running_clients.append(test_client)
         yield test_client
+        _running_clients.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -25,14 +25,6 @@ async def _truncate(dsn: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="module", autouse=True)
-async def _quiet_analytics():
-    """Earlier modules' page views may still sit in the app's analytics buffer (written every second).
-    Written during a seed, they would land on the new businesses (ids restart at 1) and spoil exact
-    counts: let them be written (and truncated) first."""
-    await asyncio.sleep(1.5)
-
-
 @pytest.fixture
 async def seeded(clean_db: str):
     """The clean test database after a small seed; yields (connection, returned counts, progress messages)."""
