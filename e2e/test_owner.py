@@ -7,6 +7,8 @@ import uuid
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
+from e2e.helpers import htmx_settled
+
 PHONE = {"width": 390, "height": 844}
 
 
@@ -32,11 +34,12 @@ def fill_listing(page: Page, name: str, js: bool) -> None:
     if not js:
         page.get_by_role("button", name="Show the places of my choice").click()
         page.get_by_label("Name", exact=True).fill(name)
-    # With htmx each choice replaces the lists below it: wait for the new list before choosing from it.
-    expect(page.locator("select[name=district_id] option", has_text="Kicukiro")).to_have_count(1)
+    # With htmx each choice replaces the lists below it: let htmx settle before the next choice.
+    htmx_settled(page)
     page.locator("select[name=district_id]").select_option(label="Kicukiro")
     if not js:
         page.get_by_role("button", name="Show the places of my choice").click()
+    htmx_settled(page)
     expect(page.locator("select[name=sector_id] option", has_text="Niboye")).to_have_count(1)
     page.locator("select[name=sector_id]").select_option(label="Niboye")
     expect(page.locator("select[name=sector_id]")).to_have_value(re.compile(r"\d+"))
