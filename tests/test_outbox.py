@@ -514,18 +514,18 @@ async def test_delivery_stats_and_metrics_report_the_outbox(pool, fakes, client)
     assert _sample(text, "servicerw_email_outbox", 'status="dead"') == 2
 
 
-async def test_metrics_ask_for_the_token_when_one_is_set(client, monkeypatch):
-    from servicerw.settings import get_settings
+async def test_metrics_ask_for_the_token_when_one_is_set(app, client):
+    """The app reads its settings from what create_app was given (app.state.settings), not a global."""
+    from dataclasses import replace
 
-    monkeypatch.setenv("METRICS_TOKEN", "scrape-me")
-    get_settings.cache_clear()
+    original = app.state.settings
+    app.state.settings = replace(original, server=replace(original.server, metrics_token="scrape-me"))
     try:
         assert (await client.get("/metrics")).status_code == 404
         assert (await client.get("/metrics", headers={"authorization": "Bearer nope"})).status_code == 404
         assert (await client.get("/metrics", headers={"authorization": "Bearer scrape-me"})).status_code == 200
     finally:
-        monkeypatch.delenv("METRICS_TOKEN")
-        get_settings.cache_clear()
+        app.state.settings = original
 
 
 async def test_the_claim_query_reads_the_partial_index(pool):

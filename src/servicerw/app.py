@@ -15,48 +15,33 @@ from litestar import Litestar  # noqa: E402
 from litestar.config.allowed_hosts import AllowedHostsConfig  # noqa: E402
 from litestar.config.compression import CompressionConfig  # noqa: E402
 from litestar.config.csrf import CSRFConfig  # noqa: E402
-from litestar.di import Provide  # noqa: E402
 from litestar.exceptions import HTTPException, NotFoundException  # noqa: E402
 from litestar.logging.config import StructLoggingConfig  # noqa: E402
-from litestar.middleware.rate_limit import RateLimitConfig  # noqa: E402
 from litestar.plugins.htmx import HTMXPlugin  # noqa: E402
 from litestar.plugins.jinja import JinjaTemplateEngine  # noqa: E402
 from litestar.plugins.structlog import StructlogConfig, StructlogPlugin  # noqa: E402
 from litestar.stores.registry import StoreRegistry  # noqa: E402
 from litestar.template.config import TemplateConfig  # noqa: E402
 
-from servicerw.accounts.controllers import AccountController  # noqa: E402
-from servicerw.accounts.services import AccountService  # noqa: E402
-from servicerw.admin.controllers import AdminController  # noqa: E402
-from servicerw.analytics.services import AnalyticsWriter  # noqa: E402
-from servicerw.businesses.controllers import BusinessController  # noqa: E402
-from servicerw.businesses.listing import ListingService  # noqa: E402
-from servicerw.businesses.manage_controllers import ListingController  # noqa: E402
-from servicerw.businesses.services import BusinessService  # noqa: E402
-from servicerw.catalog.services import CatalogService  # noqa: E402
-from servicerw.core import db, i18n  # noqa: E402
-from servicerw.core.cache import Cache  # noqa: E402
+from servicerw.assembly import Services, build_services, route_handlers  # noqa: E402
+from servicerw.core import auth, db, i18n  # noqa: E402
 from servicerw.core.errors import http_error, not_found, server_error  # noqa: E402
 from servicerw.core.health import healthz, readyz  # noqa: E402
 from servicerw.core.metrics import metrics  # noqa: E402
 from servicerw.core.security import csrf_token_guard, make_before_send, timing_middleware  # noqa: E402
-from servicerw.core.sessions import client_address, session_config  # noqa: E402
+from servicerw.core.sessions import session_config  # noqa: E402
 from servicerw.core.static import StaticFiles, serve_static  # noqa: E402
-from servicerw.core.storage import LocalStorage, build_storage  # noqa: E402
-from servicerw.core.stores import build_store  # noqa: E402
-from servicerw.core.web import day_name, format_date, format_number, format_rwf, language_middleware  # noqa: E402
-from servicerw.dashboard.controllers import DashboardController  # noqa: E402
-from servicerw.home.controllers import HomeController  # noqa: E402
-from servicerw.inquiries.controllers import InboxController, InquiryController  # noqa: E402
-from servicerw.inquiries.services import InquiryService, method_label, response_time_text  # noqa: E402
-from servicerw.media.controllers import PhotoController  # noqa: E402
-from servicerw.media.services import PhotoService, photo_worker  # noqa: E402
-from servicerw.notifications.services import outbox_worker  # noqa: E402
-from servicerw.reviews.controllers import OwnerReviewController, ReviewController  # noqa: E402
-from servicerw.reviews.services import ReviewService  # noqa: E402
-from servicerw.search.controllers import SearchController  # noqa: E402
-from servicerw.search.controllers import selected as selected_options  # noqa: E402
-from servicerw.search.services import SearchService  # noqa: E402
+from servicerw.core.storage import LocalStorage  # noqa: E402
+from servicerw.core.web import (  # noqa: E402
+    day_name,
+    format_date,
+    format_number,
+    format_rwf,
+    language_middleware,
+    selected,
+)
+from servicerw.inquiries.services import method_label, response_time_text  # noqa: E402
+from servicerw.search.services import search_words_worker  # noqa: E402
 from servicerw.settings import ROOT_DIR, Settings, get_settings  # noqa: E402
 
 log = structlog.get_logger(__name__)
@@ -77,107 +62,55 @@ def _configure_jinja(engine: JinjaTemplateEngine, static_files: StaticFiles) -> 
         format_date=format_date,
         response_time=response_time_text,
         contact_method=method_label,
-        selected=selected_options,
+        selected=selected,
     )
     env.trim_blocks = True
     env.lstrip_blocks = True
 
 
-async def refresh_search_words(search: SearchService, every: float = 600.0) -> None:
-    """Keep the typo-correction word list fresh; one worker at a time (advisory lock)."""
-    while True:
-        await asyncio.sleep(every)
-        try:
-            async with db.engine().pool.acquire() as conn:
-                if await conn.fetchval("SELECT pg_try_advisory_lock(77001)"):
-                    try:
-                        await conn.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY search_words")
-                    finally:
-                        await conn.execute("SELECT pg_advisory_unlock(77001)")
-        except Exception as error:  # noqa: BLE001 - a failed refresh only means slightly stale corrections
-            log.warning("search_words_refresh_failed", error=repr(error))
+def _media_files(storage: LocalStorage) -> Any:
+    """Uploaded photos served by the app itself when there is no S3 (development, the demo)."""
+    from litestar.datastructures import CacheControlHeader
+    from litestar.static_files import create_static_files_router
 
-
-def create_app(settings: Settings | None = None) -> Litestar:
-    settings = settings or get_settings()
-    static_files = StaticFiles()
-    store = build_store(settings.valkey)
-    storage = build_storage(settings.storage)
-    cache = Cache(store.with_namespace("cache"))
-    businesses = BusinessService(storage, cache)
-    catalog = CatalogService(cache)
-    search = SearchService(businesses, catalog, cache)
-    analytics = AnalyticsWriter()
-    accounts = AccountService()
-    listings = ListingService(cache)
-    photos = PhotoService(storage, cache)
-    inquiries = InquiryService()
-    reviews = ReviewService()
-    photos_worker = photo_worker(photos)
-    email_worker = outbox_worker(settings.email)
-    server = settings.server
-    # Per client address on the account forms (log-in, sign-up, reset); per account is in the controller.
-    auth_rate_limit = RateLimitConfig(
-        rate_limit=("minute", 10),
-        identifier_for_request=lambda request: client_address(request, server.trusted_proxies),
-        check_throttle_handler=lambda request: request.method == "POST",
-        store="rate_limit",
+    storage.root.mkdir(parents=True, exist_ok=True)
+    return create_static_files_router(
+        path="/media",
+        directories=[storage.root],
+        include_in_schema=False,
+        # Keys are random and never reused: a year, like the S3 objects' Cache-Control.
+        cache_control=CacheControlHeader(max_age=31536000, public=True),
+        send_as_attachment=False,
     )
-    AccountController.middleware = [auth_rate_limit.middleware]
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Litestar:
+    settings = settings or get_settings()
+    services = services or build_services(settings)
+    static_files = StaticFiles()
+    storage, server = services.storage, settings.server
+    workers = [*services.workers, search_words_worker(services.search)]
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
         await db.start_pool(settings.database)
         if isinstance(storage, LocalStorage):
             await storage.ping()
-        await catalog.ensure_loaded()
-        analytics.start()
-        photos_worker.start()
-        email_worker.start()
-        refresher = asyncio.create_task(refresh_search_words(search), name="search-words")
+        await services.catalog.ensure_loaded()
+        services.analytics.start()
+        for worker in workers:
+            worker.start()
         try:
             yield
         finally:
-            refresher.cancel()
-            await photos_worker.stop()
-            await email_worker.stop()
-            await analytics.stop()
+            await asyncio.gather(*(worker.stop() for worker in workers))
+            await services.analytics.stop()
             await db.close_pool()
-            await store.close()
+            await services.store.close()
 
-    route_handlers: list[Any] = [
-        HomeController,
-        BusinessController,
-        SearchController,
-        AccountController,
-        ListingController,
-        PhotoController,
-        DashboardController,
-        InquiryController,
-        InboxController,
-        ReviewController,
-        OwnerReviewController,
-        AdminController,
-        healthz,
-        readyz,
-        metrics,
-        serve_static,
-    ]
+    handlers: list[Any] = [*route_handlers(), healthz, readyz, metrics, serve_static]
     if isinstance(storage, LocalStorage):
-        from litestar.datastructures import CacheControlHeader
-        from litestar.static_files import create_static_files_router
-
-        storage.root.mkdir(parents=True, exist_ok=True)
-        route_handlers.append(
-            create_static_files_router(
-                path="/media",
-                directories=[storage.root],
-                include_in_schema=False,
-                # Keys are random and never reused: a year, like the S3 objects' Cache-Control.
-                cache_control=CacheControlHeader(max_age=31536000, public=True),
-                send_as_attachment=False,
-            )
-        )
+        handlers.append(_media_files(storage))
 
     template_config = TemplateConfig(
         directory=ROOT_DIR / "templates",
@@ -185,20 +118,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine_callback=lambda engine: _configure_jinja(engine, static_files),
     )
     app = Litestar(
-        route_handlers=route_handlers,
+        route_handlers=handlers,
         lifespan=[lifespan],
-        dependencies={
-            "businesses": Provide(lambda: businesses, sync_to_thread=False, use_cache=True),
-            "catalog": Provide(lambda: catalog, sync_to_thread=False, use_cache=True),
-            "search": Provide(lambda: search, sync_to_thread=False, use_cache=True),
-            "analytics": Provide(lambda: analytics, sync_to_thread=False, use_cache=True),
-            "cache": Provide(lambda: cache, sync_to_thread=False, use_cache=True),
-            "accounts": Provide(lambda: accounts, sync_to_thread=False, use_cache=True),
-            "listings": Provide(lambda: listings, sync_to_thread=False, use_cache=True),
-            "photos": Provide(lambda: photos, sync_to_thread=False, use_cache=True),
-            "inquiries": Provide(lambda: inquiries, sync_to_thread=False, use_cache=True),
-            "reviews": Provide(lambda: reviews, sync_to_thread=False, use_cache=True),
-        },
+        dependencies={**services.providers(), **auth.DEPENDENCIES},
         template_config=template_config,
         plugins=[
             HTMXPlugin(),
@@ -219,7 +141,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_samesite="lax",
             exclude=["^/static/", "^/media/", "^/healthz", "^/readyz"],
         ),
-        before_send=[make_before_send()],
+        before_send=[make_before_send(settings)],
         compression_config=CompressionConfig(
             backend="brotli",
             brotli_gzip_fallback=True,
@@ -230,8 +152,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         allowed_hosts=AllowedHostsConfig(allowed_hosts=list(settings.server.allowed_hosts))
         if settings.server.allowed_hosts != ("*",)
         else None,
-        stores=StoreRegistry(default_factory=store.with_namespace),
+        stores=StoreRegistry(default_factory=services.store.with_namespace),
         exception_handlers={
+            **auth.EXCEPTION_HANDLERS,
             NotFoundException: not_found,
             HTTPException: http_error,
             Exception: server_error,
@@ -239,13 +162,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=settings.server.debug,
         openapi_config=None,
     )
+    app.state.settings = settings
+    app.state.access = services.access
     app.state.static_files = static_files
-    app.state.cache = cache
-    app.state.analytics = analytics
-    app.state.search = search
-    app.state.photos = photos
-    app.state.email_worker = email_worker
-    app.state.store = store
+    app.state.cache = services.cache
+    app.state.analytics = services.analytics
+    app.state.search = services.search
+    app.state.photos = services.photos
+    app.state.email_worker = services.email_worker
+    app.state.store = services.store
     app.state.storage = storage
     app.state.valkey_configured = bool(settings.valkey.url)
     return app

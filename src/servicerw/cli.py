@@ -207,30 +207,24 @@ def serve(args: argparse.Namespace) -> None:
 async def _worker() -> None:
     """Background work outside the web processes: photo processing and sending the email outbox.
     SIGTERM or SIGINT stop it gracefully: the batches in hand finish and are recorded first."""
+    from servicerw.assembly import build_services
     from servicerw.core import db
-    from servicerw.core.cache import Cache
-    from servicerw.core.storage import build_storage
-    from servicerw.core.stores import build_store
-    from servicerw.media.services import PhotoService, photo_worker
-    from servicerw.notifications.services import outbox_worker
 
     settings = _settings()
     await db.start_pool(settings.database)
-    store = build_store(settings.valkey)
-    photos = photo_worker(PhotoService(build_storage(settings.storage), Cache(store.with_namespace("cache"))))
-    emails = outbox_worker(settings.email)
+    services = build_services(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    photos.start()
-    emails.start()
+    for background in services.workers:
+        background.start()
     try:
         await stop.wait()
     finally:
-        await asyncio.gather(photos.stop(), emails.stop())
+        await asyncio.gather(*(background.stop() for background in services.workers))
         await db.close_pool()
-        await store.close()
+        await services.store.close()
 
 
 def worker(_args: argparse.Namespace) -> None:

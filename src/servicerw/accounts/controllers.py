@@ -9,15 +9,17 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import TooManyRequestsException
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
-from servicerw.accounts.services import AccountService, FormErrors
+from servicerw.accounts.services import AccountService
 from servicerw.core import i18n
-from servicerw.core.sessions import current_user_id, log_in, log_out
+from servicerw.core.auth import CurrentUser, base_url, safe_next
+from servicerw.core.forms import FormErrors
+from servicerw.core.sessions import client_address, log_in, log_out
 from servicerw.core.throttle import Throttle
-from servicerw.home.controllers import safe_next
-from servicerw.settings import get_settings
+from servicerw.settings import Settings
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 ACCOUNT_FAILURES = 10  # failed attempts per account per window
@@ -29,8 +31,13 @@ def _field(form: dict, name: str, limit: int = 300) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
-def _base_url(request: Request) -> str:
-    return get_settings().server.public_url or str(request.base_url).rstrip("/")
+# Per client address on the account forms (log-in, sign-up, reset); per account is `_account_throttle`.
+ADDRESS_RATE_LIMIT = RateLimitConfig(
+    rate_limit=("minute", 10),
+    identifier_for_request=lambda request: client_address(request, request.app.state.settings.server.trusted_proxies),
+    check_throttle_handler=lambda request: request.method == "POST",
+    store="rate_limit",
+)
 
 
 def _failures(request: Request) -> Throttle:
@@ -45,14 +52,12 @@ async def _account_throttle(throttle: Throttle, key: str) -> None:
 
 class AccountController(Controller):
     path = "/account"
+    middleware = [ADDRESS_RATE_LIMIT.middleware]
 
     @get("/", name="account")
-    async def account(self, request: Request, accounts: NamedDependency[AccountService]) -> Template | Redirect:
-        user_id = current_user_id(request)
-        user = await accounts.get(user_id) if user_id else None
-        if user is None:
-            return Redirect(path="/account/login?next=/account", status_code=303)
-        return Template("account/home.html", context={"user": user}, headers={"cache-control": "no-store"})
+    async def account(self, user: NamedDependency[CurrentUser], accounts: NamedDependency[AccountService]) -> Template:
+        account = await accounts.get(user.id)
+        return Template("account/home.html", context={"user": account}, headers={"cache-control": "no-store"})
 
     @get("/signup", name="signup")
     async def signup_form(self, role: FromQuery[str] = "owner") -> Template:
@@ -60,7 +65,11 @@ class AccountController(Controller):
 
     @post("/signup", name="signup_post", status_code=200)
     async def signup(
-        self, request: Request, data: Form, accounts: NamedDependency[AccountService]
+        self,
+        request: Request,
+        data: Form,
+        accounts: NamedDependency[AccountService],
+        settings: NamedDependency[Settings],
     ) -> Template | Redirect:
         form = {k: _field(data, k) for k in ("full_name", "email", "phone", "role")}
         try:
@@ -71,7 +80,7 @@ class AccountController(Controller):
                 password=_field(data, "password", 1000),
                 role=form["role"] or "customer",
                 language=i18n.current_language(),
-                base_url=_base_url(request),
+                base_url=base_url(settings.server, request),
             )
         except FormErrors as error:
             return Template("account/signup.html", context={"form": form, "errors": error.errors}, status_code=422)
@@ -122,12 +131,18 @@ class AccountController(Controller):
         return Template("account/reset_request.html", context={"sent": False})
 
     @post("/reset", name="reset_post", status_code=200)
-    async def reset(self, request: Request, data: Form, accounts: NamedDependency[AccountService]) -> Template:
+    async def reset(
+        self,
+        request: Request,
+        data: Form,
+        accounts: NamedDependency[AccountService],
+        settings: NamedDependency[Settings],
+    ) -> Template:
         email = _field(data, "email").strip().lower()
         failures = _failures(request)
         await _account_throttle(failures, f"reset:{email}")
         await failures.hit(f"fail:reset:{email}")  # every request counts: limits mail bombing
-        await accounts.request_reset(email, i18n.current_language(), _base_url(request))
+        await accounts.request_reset(email, i18n.current_language(), base_url(settings.server, request))
         return Template("account/reset_request.html", context={"sent": True})
 
     @get("/reset/confirm", name="reset_confirm")
@@ -147,3 +162,6 @@ class AccountController(Controller):
             )
         log_in(request, user_id)
         return Redirect(path="/account", status_code=303)
+
+
+ROUTES = [AccountController]

@@ -15,8 +15,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from servicerw.core import db
+from servicerw.core.auth import CurrentUser
+from servicerw.core.forms import FormErrors
 from servicerw.core.i18n import gettext as _
-from servicerw.core.sessions import current_user_id
 from servicerw.notifications.compose import queue_message
 
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
@@ -35,14 +36,6 @@ def _common_passwords() -> frozenset[str]:
 
 
 COMMON_PASSWORDS = _common_passwords()
-
-
-class FormErrors(Exception):
-    """Per-field messages for a form, already translated."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(errors)
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -199,6 +192,11 @@ class AccountService:
             return None
         return _account(row)
 
+    async def active_user(self, user_id: int) -> CurrentUser | None:
+        """For the guards (core/auth.py): the user behind a session, if the account is still active."""
+        account = await self.get(user_id)
+        return None if account is None else CurrentUser(account.id, account.role)
+
     async def request_reset(self, email: str, language: str, base_url: str) -> None:
         """Always looks the same to the caller, whether the account exists or not."""
         token = secrets.token_urlsafe(32)
@@ -240,15 +238,3 @@ class AccountService:
                 "UPDATE users SET password_hash = $1, updated_at = now() WHERE id = $2", _hasher.hash(password), user_id
             )
         return user_id
-
-
-async def active_user_id(request) -> int | None:
-    """The logged-in user if the account still exists and is active; a deactivated account's session is
-    ended on its next request."""
-    user_id = current_user_id(request)
-    if user_id is None:
-        return None
-    if await AccountService().get(user_id) is None:
-        request.clear_session()
-        return None
-    return user_id

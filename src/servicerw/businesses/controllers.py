@@ -72,3 +72,6 @@ class BusinessController(Controller):
         if business_id is None:
             raise NotFoundException()
         analytics.event(business_id, TAPS[kind], "profile")
+
+
+ROUTES = [BusinessController]

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from servicerw.catalog.loader import slugify
 from servicerw.core import db
+from servicerw.core.auth import OwnedBusiness
 from servicerw.core.cache import Cache
+from servicerw.core.forms import FormErrors
 from servicerw.core.i18n import gettext as _
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -44,20 +45,6 @@ TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 # Rwanda's bounding box (with a margin): a pin outside it is a mistake.
 LAT_RANGE, LNG_RANGE = (-2.9, -1.0), (28.8, 30.95)
-
-
-class ListingErrors(Exception):
-    def __init__(self, errors: dict[str, str], values: dict) -> None:
-        super().__init__(errors)
-        self.errors, self.values = errors, values
-
-
-@dataclass
-class Owned:
-    id: int
-    slug: str
-    status: str
-    business_name: str
 
 
 def _text(form: dict, name: str, limit: int) -> str:
@@ -123,7 +110,7 @@ class ListingService:
     def __init__(self, cache: Cache) -> None:
         self.cache = cache
 
-    async def owned(self, business_id: int, user_id: int) -> Owned | None:
+    async def owned(self, business_id: int, user_id: int) -> OwnedBusiness | None:
         """The business if this user may manage it (its owner, or an administrator)."""
         row = await db.fetchrow(
             """SELECT b.id, b.slug, b.status, b.business_name FROM businesses b, users u
@@ -131,7 +118,7 @@ class ListingService:
             business_id,
             user_id,
         )
-        return Owned(**dict(row)) if row else None
+        return OwnedBusiness(**dict(row)) if row else None
 
     async def mine(self, user_id: int) -> list[dict]:
         rows = await db.fetch(
@@ -154,7 +141,7 @@ class ListingService:
         return values
 
     async def validate(self, form: dict) -> dict:
-        """Form fields to column values; ListingErrors with a clear message per field."""
+        """Form fields to column values; FormErrors with a clear message per field."""
         errors: dict[str, str] = {}
         values: dict = {
             "business_name": _text(form, "business_name", 160),
@@ -217,7 +204,7 @@ class ListingService:
         values["opening_hours"] = parse_hours(form, errors)
         values["services"] = parse_services(form, errors)
         if errors:
-            raise ListingErrors(errors, values)
+            raise FormErrors(errors)
         return values
 
     async def create(self, user_id: int, values: dict) -> int:
@@ -242,7 +229,7 @@ class ListingService:
             await conn.execute("UPDATE users SET role = 'owner' WHERE id = $1 AND role = 'customer'", user_id)
         return business_id
 
-    async def update(self, business: Owned, user_id: int, values: dict) -> bool:
+    async def update(self, business: OwnedBusiness, user_id: int, values: dict) -> bool:
         """Saves the changes; returns True when some of them wait for moderation."""
         current = await self.values(business.id)
         held = {}

@@ -144,3 +144,53 @@ class CatalogService:
         version = await self.cache.version("search")
         value, _hit = await self.cache.get_or_load(f"counts:{version}", SEARCH_TTL, load)
         return value
+
+    async def place_choices(self, location_id: int | None, form: dict | None = None) -> dict:
+        """The four place selects of the listing form: options at each level below what is chosen so far
+        (from the stored place, then from the form's `<level>_id` fields, which win)."""
+        await self.ensure_loaded()
+        form = form or {}
+        chosen: dict[str, int | None] = {"province": None, "district": None, "sector": None, "cell": None}
+        if location_id:
+            row = await db.fetchrow(
+                "SELECT level, province_id, district_id, sector_id, id FROM locations WHERE id = $1", location_id
+            )
+            if row:
+                chosen = {
+                    "province": row["province_id"],
+                    "district": row["district_id"],
+                    "sector": row["sector_id"],
+                    "cell": row["id"] if row["level"] == "cell" else None,
+                }
+        for level in ("province", "district", "sector", "cell"):
+            value = str(form.get(f"{level}_id") or "")[:9]
+            if value.isascii() and value.isdecimal():  # "²".isdigit() is True, int("²") fails
+                chosen[level] = int(value)
+        options = {"province": [(p.id, p.name) for p in self.provinces()]}
+        parent = chosen["province"]
+        for level in ("district", "sector"):
+            options[level] = (
+                sorted(
+                    [(p.id, p.name) for p in self.places.values() if p.level == level and p.parent_id == parent],
+                    key=lambda o: o[1],
+                )
+                if parent
+                else []
+            )
+            if chosen[level] not in {o[0] for o in options[level]}:
+                chosen[level] = None
+            parent = chosen[level]
+        options["cell"] = (
+            [
+                (r["id"], r["name"])
+                for r in await db.fetch(
+                    "SELECT id, name FROM locations WHERE level = 'cell' AND parent_id = $1 ORDER BY name",
+                    chosen["sector"],
+                )
+            ]
+            if chosen["sector"]
+            else []
+        )
+        if chosen["cell"] not in {o[0] for o in options["cell"]}:
+            chosen["cell"] = None
+        return {"options": options, "chosen": chosen}

@@ -16,8 +16,6 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, generate_latest
 
-from servicerw.settings import get_settings
-
 log = structlog.get_logger(__name__)
 
 EMAIL_SENDS = Counter(
@@ -46,7 +44,7 @@ def on_scrape(refresh: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[
 
 
 def _authorized(request: Request) -> bool:
-    server = get_settings().server
+    server = request.app.state.settings.server
     if not server.metrics_token:
         return not server.production
     sent = request.headers.get("authorization", "")

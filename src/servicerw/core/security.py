@@ -11,7 +11,7 @@ import time
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
-from servicerw.settings import get_settings
+from servicerw.settings import Settings
 
 TIMING_KEY = "servicerw_t0"
 
@@ -35,8 +35,7 @@ def _security_headers(img_sources: str, production: bool) -> list[tuple[str, str
     return headers
 
 
-def make_before_send():
-    settings = get_settings()
+def make_before_send(settings: Settings):
     image_origin = settings.storage.public_base_url or settings.storage.endpoint_url
     headers = _security_headers(image_origin, settings.server.production)
 

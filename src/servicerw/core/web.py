@@ -10,6 +10,7 @@ from babel.numbers import format_decimal
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.plugins.htmx import HTMXRequest
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from markupsafe import Markup, escape
 
 from servicerw.core import i18n
 
@@ -114,3 +115,10 @@ def format_date(value: date | datetime | str | None, with_time: bool = False) ->
     if isinstance(value, datetime):
         value = value.astimezone(KIGALI).date()
     return babel_date(value, "medium", locale=locale)
+
+
+def selected(options: str, value: str) -> Markup:
+    """The options with `value` marked as selected (values are slugs: [a-z0-9-] only)."""
+    if not value:
+        return Markup(options)
+    return Markup(options.replace(f'value="{escape(value)}"', f'value="{escape(value)}" selected', 1))

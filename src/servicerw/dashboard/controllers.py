@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import quote
 
 from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath, QueryParameter
-from litestar.plugins.htmx import ClientRedirect, HTMXRequest
-from litestar.response import Redirect, Template
+from litestar.exceptions import ValidationException
+from litestar.params import QueryParameter
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Template
 from markupsafe import Markup
 
 from servicerw.core import i18n
-from servicerw.core.sessions import current_user_id
+from servicerw.core.auth import OwnedBusiness
 from servicerw.core.web import wants_fragment
 from servicerw.dashboard.charts import format_day, format_int, line_chart
 from servicerw.dashboard.services import DEFAULT_PERIOD, PERIODS, DashboardService, Metric, Stats
@@ -134,30 +133,23 @@ class DashboardController(Controller):
     async def stats(
         self,
         request: HTMXRequest,
-        business_id: FromPath[int],
+        owned_business: NamedDependency[OwnedBusiness],
         dashboard: NamedDependency[DashboardService],
         days: Annotated[int, QueryParameter(ge=1, le=366)] = DEFAULT_PERIOD,
         charts: Annotated[str, QueryParameter(max_length=1)] = "",
-    ) -> Template | Redirect | ClientRedirect:
+    ) -> Template:
         if days not in PERIODS:
             raise ValidationException(f"days must be one of {', '.join(map(str, PERIODS))}")
-        user_id = current_user_id(request)
-        if user_id is None:
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            login = f"/account/login?next={quote(target, safe='/')}"
-            if request.htmx:  # a whole-page navigation, not the log-in form inside the fragment
-                return ClientRedirect(redirect_to=login)
-            return Redirect(path=login, status_code=303)
-        business = await dashboard.business_for(business_id, user_id)
-        if business is None:
-            raise NotFoundException()
         lang = i18n.current_language()
-        stats = await dashboard.stats(business_id, days)
+        stats = await dashboard.stats(owned_business.id, days)
         fragment = wants_fragment(request)
         # The full page draws the numbers at once; the charts come lazily (htmx, when scrolled to) or,
         # without JavaScript, inline after a tap on "Show the charts" (?charts=1).
         with_charts = fragment or charts == "1"
-        context = {"business": business, "with_charts": with_charts, **present(stats, lang, with_charts)}
+        context = {"business": owned_business, "with_charts": with_charts, **present(stats, lang, with_charts)}
         if fragment:
             return Template("dashboard/_stats.html", context=context, headers=HEADERS)
         return Template("dashboard/stats.html", context=context, headers=HEADERS)
+
+
+ROUTES = [DashboardController]

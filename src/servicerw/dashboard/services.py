@@ -54,13 +54,6 @@ SELECT {_PIVOT}
 FROM per_day
 """
 
-# The same answer whether the business does not exist or belongs to someone else (no existence leak).
-ACCESS_SQL = """
-SELECT b.id, b.business_name, b.slug, b.status
-FROM businesses b JOIN users u ON u.id = $2
-WHERE b.id = $1 AND u.is_active AND (b.owner_id = u.id OR u.role = 'admin')
-"""
-
 
 def kigali_today(now: datetime | None = None) -> date:
     return (now or datetime.now(KIGALI)).astimezone(KIGALI).date()
@@ -114,14 +107,6 @@ class Stats:
         return next(m for m in self.metrics if m.key == key)
 
 
-@dataclass(frozen=True, slots=True)
-class OwnedBusiness:
-    id: int
-    name: str
-    slug: str
-    status: str
-
-
 def period(days: int, today: date) -> tuple[date, date]:
     """First and last day of the period ending today."""
     return today - timedelta(days=days - 1), today
@@ -129,13 +114,6 @@ def period(days: int, today: date) -> tuple[date, date]:
 
 class DashboardService:
     """Read-only; needs nothing but the database pool."""
-
-    async def business_for(self, business_id: int, user_id: int) -> OwnedBusiness | None:
-        """The business if this user may see its numbers (its owner, or an administrator)."""
-        row = await db.fetchrow(ACCESS_SQL, business_id, user_id)
-        if row is None:
-            return None
-        return OwnedBusiness(id=row["id"], name=row["business_name"], slug=row["slug"], status=row["status"])
 
     async def stats(self, business_id: int, days: int, today: date | None = None) -> Stats:
         if days not in PERIODS:

@@ -8,14 +8,8 @@ from litestar.response import Redirect, Template
 from servicerw.businesses.services import BusinessService
 from servicerw.catalog.services import CatalogService
 from servicerw.core import i18n
+from servicerw.core.auth import safe_next
 from servicerw.core.web import language_cookie
-
-
-def safe_next(target: str | None) -> str:
-    """Only same-site paths: `//evil.example` or `https://…` would be an open redirect."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
 
 
 class HomeController(Controller):
@@ -42,3 +36,6 @@ class HomeController(Controller):
         if code not in i18n.LANGUAGES:
             return Redirect(path=target, status_code=303)
         return Redirect(path=target, status_code=303, cookies=[language_cookie(code)])
+
+
+ROUTES = [HomeController]

@@ -13,12 +13,11 @@ from litestar.params import Body, FromPath, QueryParameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
-from servicerw.accounts.services import FormErrors
 from servicerw.businesses.controllers import profile_context
-from servicerw.businesses.listing import ListingService
-from servicerw.businesses.manage_controllers import login_redirect, owner_business
 from servicerw.businesses.services import BusinessService
 from servicerw.core import i18n
+from servicerw.core.auth import OwnedBusiness, base_url
+from servicerw.core.forms import FormErrors
 from servicerw.core.sessions import client_address
 from servicerw.core.throttle import Throttle
 from servicerw.core.web import wants_fragment
@@ -31,7 +30,7 @@ from servicerw.inquiries.services import (
     validate,
 )
 from servicerw.reviews.services import ReviewService
-from servicerw.settings import get_settings
+from servicerw.settings import Settings
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 NO_STORE = {"cache-control": "private, no-store", "vary": "HX-Request"}
@@ -39,10 +38,6 @@ PER_ADDRESS = (5, 3600)  # inquiries created per client address per hour
 PER_BUSINESS = (30, 3600)  # inquiries received per business per hour
 FORM_FIELDS = ("name", "phone", "email", "message", "preferred_contact")
 HONEYPOT = "website"  # hidden from people; bots fill it in
-
-
-def base_url(request: Request) -> str:
-    return get_settings().server.public_url or str(request.base_url).rstrip("/")
 
 
 def _throttles(request: Request) -> tuple[Throttle, Throttle]:
@@ -74,6 +69,7 @@ class InquiryController(Controller):
         inquiries: NamedDependency[InquiryService],
         businesses: NamedDependency[BusinessService],
         reviews: NamedDependency[ReviewService],
+        settings: NamedDependency[Settings],
     ) -> Template | Redirect:
         business = await inquiries.business_for_inquiry(slug[:180])
         if business is None:
@@ -106,7 +102,7 @@ class InquiryController(Controller):
                 key = ""
             return await again(error.errors, 422)
         by_address, by_business = _throttles(request)
-        address = client_address(request, get_settings().server.trusted_proxies)
+        address = client_address(request, settings.server.trusted_proxies)
         if await by_address.exceeded(f"addr:{address}") or await by_business.exceeded(f"biz:{business['id']}"):
             message = i18n.gettext(
                 "Too many messages were sent from here or to this business in the last hour. "
@@ -114,7 +110,9 @@ class InquiryController(Controller):
             )
             return await again({"form": message}, 429)
         try:
-            _inquiry, created = await inquiries.create(business, valid, i18n.current_language(), base_url(request))
+            _inquiry, created = await inquiries.create(
+                business, valid, i18n.current_language(), base_url(settings.server, request)
+            )
         except FormErrors as error:
             return await again(error.errors, 422)
         if created:
@@ -151,16 +149,13 @@ class InboxController(Controller):
     async def inbox(
         self,
         request: HTMXRequest,
-        business_id: FromPath[int],
-        listings: NamedDependency[ListingService],
+        owned_business: NamedDependency[OwnedBusiness],
         inquiries: NamedDependency[InquiryService],
         status: Annotated[str, QueryParameter(max_length=10)] = "",
         page: Annotated[int, QueryParameter(ge=1, le=10000)] = 1,
         done: Annotated[str, QueryParameter(max_length=10)] = "",
-    ) -> Template | Redirect:
-        business = await owner_business(request, listings, business_id)
-        if business is None:
-            return login_redirect(request)
+    ) -> Template:
+        business, business_id = owned_business, owned_business.id
         status = status if status in INBOX_STATUSES else ""
         rows = await inquiries.inbox(business_id, status, page)
         context = {
@@ -200,41 +195,34 @@ class InboxController(Controller):
     @get("/{inquiry_id:int}", name="inbox_message")
     async def message(
         self,
-        request: HTMXRequest,
-        business_id: FromPath[int],
+        owned_business: NamedDependency[OwnedBusiness],
         inquiry_id: FromPath[int],
-        listings: NamedDependency[ListingService],
         inquiries: NamedDependency[InquiryService],
         done: Annotated[str, QueryParameter(max_length=10)] = "",
-    ) -> Template | Redirect:
-        business = await owner_business(request, listings, business_id)
-        if business is None:
-            return login_redirect(request)
-        inquiry = await inquiries.open(business_id, inquiry_id)
+    ) -> Template:
+        inquiry = await inquiries.open(owned_business.id, inquiry_id)
         if inquiry is None:
             raise NotFoundException()
-        return await self._message_page(business, inquiries, inquiry, done=done)
+        return await self._message_page(owned_business, inquiries, inquiry, done=done)
 
     @post("/{inquiry_id:int}/reply", name="inbox_reply", status_code=200)
     async def reply(
         self,
         request: HTMXRequest,
-        business_id: FromPath[int],
+        owned_business: NamedDependency[OwnedBusiness],
         inquiry_id: FromPath[int],
         data: Form,
-        listings: NamedDependency[ListingService],
         inquiries: NamedDependency[InquiryService],
+        settings: NamedDependency[Settings],
     ) -> Template | Redirect:
-        business = await owner_business(request, listings, business_id)
-        if business is None:
-            return login_redirect(request)
+        business, business_id = owned_business, owned_business.id
         text = (data.get("reply") or "")[:5000]
         try:
             await inquiries.reply(
                 {"id": business.id, "slug": business.slug, "business_name": business.business_name},
                 inquiry_id,
                 text,
-                base_url(request),
+                base_url(settings.server, request),
             )
         except LookupError as error:
             raise NotFoundException() from error
@@ -246,16 +234,12 @@ class InboxController(Controller):
     @post("/{inquiry_id:int}/status", name="inbox_status")
     async def set_status(
         self,
-        request: HTMXRequest,
-        business_id: FromPath[int],
+        owned_business: NamedDependency[OwnedBusiness],
         inquiry_id: FromPath[int],
         data: Form,
-        listings: NamedDependency[ListingService],
         inquiries: NamedDependency[InquiryService],
     ) -> Redirect:
-        business = await owner_business(request, listings, business_id)
-        if business is None:
-            return login_redirect(request)
+        business_id = owned_business.id
         status = data.get("status") or ""
         if status not in INBOX_STATUSES:
             raise ValidationException("unknown status")
@@ -266,3 +250,6 @@ class InboxController(Controller):
         if not changed:
             raise NotFoundException()
         return Redirect(path=f"/dashboard/{business_id}/inbox?done=status", status_code=303)
+
+
+ROUTES = [InquiryController, InboxController]

@@ -11,8 +11,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from servicerw.accounts.services import EMAIL_RE, PHONE_RE, FormErrors
+from servicerw.accounts.services import EMAIL_RE, PHONE_RE
 from servicerw.core import db, i18n
+from servicerw.core.forms import FormErrors
 from servicerw.core.i18n import gettext as _
 from servicerw.notifications.compose import queue_message
 

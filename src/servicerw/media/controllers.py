@@ -11,9 +11,8 @@ from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
-from servicerw.businesses.listing import ListingService
-from servicerw.businesses.manage_controllers import login_redirect, owner_business
 from servicerw.core import i18n
+from servicerw.core.auth import OwnedBusiness
 from servicerw.core.storage import variant_key
 from servicerw.core.web import wants_fragment
 from servicerw.media.processing import MAX_UPLOAD_BYTES, variant_widths
@@ -52,14 +51,10 @@ class PhotoController(Controller):
     async def photos_page(
         self,
         request: HTMXRequest,
-        business_id: FromPath[int],
-        listings: NamedDependency[ListingService],
+        owned_business: NamedDependency[OwnedBusiness],
         photos: NamedDependency[PhotoService],
-    ) -> Template | Redirect:
-        business = await owner_business(request, listings, business_id)
-        if business is None:
-            return login_redirect(request)
-        return await self._page(request, business, photos, [])
+    ) -> Template:
+        return await self._page(request, owned_business, photos, [])
 
     @post(
         "/",
@@ -70,13 +65,10 @@ class PhotoController(Controller):
     async def upload(
         self,
         request: HTMXRequest,
-        business_id: FromPath[int],
-        listings: NamedDependency[ListingService],
+        owned_business: NamedDependency[OwnedBusiness],
         photos: NamedDependency[PhotoService],
-    ) -> Template | Redirect:
-        business = await owner_business(request, listings, business_id)
-        if business is None:
-            return Redirect(path="/account/login", status_code=303)
+    ) -> Template:
+        business = owned_business
         form = await request.form()
         files = [f for f in form.getall("photos") if isinstance(f, UploadFile) and f.filename][:MAX_FILES_PER_UPLOAD]
         messages, status = [], 200
@@ -114,15 +106,12 @@ class PhotoController(Controller):
     async def action(
         self,
         request: HTMXRequest,
-        business_id: FromPath[int],
+        owned_business: NamedDependency[OwnedBusiness],
         image_id: FromPath[int],
         action: FromPath[str],
-        listings: NamedDependency[ListingService],
         photos: NamedDependency[PhotoService],
     ) -> Template | Redirect:
-        business = await owner_business(request, listings, business_id)
-        if business is None:
-            return Redirect(path="/account/login", status_code=303)
+        business = owned_business
         if action == "delete":
             if not await photos.delete(business.id, image_id):
                 raise NotFoundException()
@@ -136,3 +125,6 @@ class PhotoController(Controller):
         if request.htmx:
             return await self._page(request, business, photos, [])
         return Redirect(path=f"/dashboard/{business.id}/photos", status_code=303)
+
+
+ROUTES = [PhotoController]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
@@ -12,15 +12,14 @@ from litestar.params import Body, FromPath, QueryParameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
-from servicerw.accounts.services import active_user_id
 from servicerw.businesses.controllers import profile_context
-from servicerw.businesses.listing import ListingService
-from servicerw.businesses.manage_controllers import login_redirect, owner_business
 from servicerw.businesses.services import BusinessService
 from servicerw.core import i18n
+from servicerw.core.auth import CurrentUser, LoginRequired, OwnedBusiness
 from servicerw.core.cache import Cache
+from servicerw.core.forms import FormErrors
 from servicerw.core.web import wants_fragment
-from servicerw.reviews.services import PAGE_SIZE, ReviewErrors, ReviewService
+from servicerw.reviews.services import PAGE_SIZE, ReviewService
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 NO_STORE = {"cache-control": "private, no-store", "vary": "HX-Request"}
@@ -51,22 +50,23 @@ class ReviewController(Controller):
         request: HTMXRequest,
         slug: FromPath[str],
         data: Form,
+        maybe_user: NamedDependency[CurrentUser | None],
         businesses: NamedDependency[BusinessService],
         reviews: NamedDependency[ReviewService],
     ) -> Template | Redirect:
         business = await businesses.profile(slug[:180], i18n.current_language())
         if business is None:
             raise NotFoundException()
-        user_id = await active_user_id(request)
-        if user_id is None:
-            return Redirect(path=f"/account/login?next=/b/{business['slug']}", status_code=303)
+        if maybe_user is None:
+            raise LoginRequired(next_path=f"/b/{business['slug']}")
+        user_id = maybe_user.id
         form = {"rating": (data.get("rating") or "")[:2], "body": (data.get("body") or "")[:3000]}
         review: dict = {"form": form, "errors": {}}
         status = 200
         try:
             await reviews.submit(business["id"], user_id, form["rating"], form["body"], i18n.current_language())
             review["done"] = True
-        except ReviewErrors as error:
+        except FormErrors as error:
             review["errors"], status = error.errors, error.status
         if wants_fragment(request):
             standing = await reviews.standing(business["id"], user_id)
@@ -101,40 +101,34 @@ class OwnerReviewController(Controller):
     @get("/", name="owner_reviews")
     async def list_reviews(
         self,
-        request: Request,
-        business_id: FromPath[int],
-        listings: NamedDependency[ListingService],
+        owned_business: NamedDependency[OwnedBusiness],
         reviews: NamedDependency[ReviewService],
         page: Annotated[int, QueryParameter(ge=1, le=10000)] = 1,
         done: Annotated[int, QueryParameter(ge=0)] = 0,
-    ) -> Template | Redirect:
-        business = await owner_business(request, listings, business_id)
-        if business is None:
-            return login_redirect(request)
-        return await self._page(business, reviews, page, done=done)
+    ) -> Template:
+        return await self._page(owned_business, reviews, page, done=done)
 
     @post("/{review_id:int}/reply", name="owner_review_reply", status_code=200)
     async def reply(
         self,
-        request: Request,
-        business_id: FromPath[int],
+        owned_business: NamedDependency[OwnedBusiness],
         review_id: FromPath[int],
         data: Form,
-        listings: NamedDependency[ListingService],
         reviews: NamedDependency[ReviewService],
         cache: NamedDependency[Cache],
     ) -> Template | Redirect:
-        business = await owner_business(request, listings, business_id)
-        if business is None:
-            return login_redirect(request)
+        business, business_id = owned_business, owned_business.id
         text = (data.get("reply") or "")[:3000]
         try:
             await reviews.reply(business_id, review_id, text)
         except LookupError as error:
             raise NotFoundException() from error
-        except ReviewErrors as error:
+        except FormErrors as error:
             return await self._page(
                 business, reviews, 1, {review_id: error.errors["reply"]}, error.status, draft=(review_id, text)
             )
         await cache.invalidate_business(business.slug)
         return Redirect(path=f"/dashboard/{business_id}/reviews?done={review_id}#r{review_id}", status_code=303)
+
+
+ROUTES = [ReviewController, OwnerReviewController]

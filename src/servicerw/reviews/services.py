@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from servicerw.core import db, i18n
+from servicerw.core.forms import FormErrors
 from servicerw.core.i18n import gettext as _
 from servicerw.notifications.compose import queue_message
 
@@ -22,13 +23,6 @@ DECISIONS = {"approve": "approved", "reject": "rejected"}
 _PUBLIC_COLUMNS = """r.id, r.rating, r.body, r.created_at, r.owner_reply, r.owner_replied_at,
     split_part(u.full_name, ' ', 1) || coalesce(' ' || nullif(left(split_part(u.full_name, ' ', 2), 1), '') || '.', '')
         AS author"""
-
-
-class ReviewErrors(Exception):
-    def __init__(self, errors: dict[str, str], status: int = 422) -> None:
-        super().__init__(errors)
-        self.errors = errors
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -68,7 +62,7 @@ def validate(rating_raw: str, body: str) -> tuple[int, str]:
             n=len(body),
         )
     if errors:
-        raise ReviewErrors(errors)
+        raise FormErrors(errors)
     return rating, body
 
 
@@ -107,7 +101,7 @@ class ReviewService:
                 "SELECT owner_id FROM businesses WHERE id = $1 AND status = 'approved' AND is_active", business_id
             )
             if owner_id == user_id:
-                raise ReviewErrors({"form": _("You cannot review your own business.")}, status=403)
+                raise FormErrors({"form": _("You cannot review your own business.")}, status=403)
             try:
                 await conn.execute(
                     """INSERT INTO reviews (business_id, user_id, rating, body, language, status)
@@ -119,7 +113,7 @@ class ReviewService:
                     language,
                 )
             except asyncpg.UniqueViolationError as error:
-                raise ReviewErrors({"form": _("You have already reviewed this business.")}, status=409) from error
+                raise FormErrors({"form": _("You have already reviewed this business.")}, status=409) from error
 
     # --- moderation (administrators) --------------------------------------------------------------
 
@@ -245,7 +239,7 @@ class ReviewService:
         """The owner's public answer; once per review (a second one is refused)."""
         text = text.strip().replace("\r\n", "\n")
         if not REPLY_MIN <= len(text) <= REPLY_MAX:
-            raise ReviewErrors(
+            raise FormErrors(
                 {"reply": _("Write a reply of %(min)d to %(max)d characters.", min=REPLY_MIN, max=REPLY_MAX)}
             )
         async with db.engine().pool.acquire() as conn:
@@ -265,4 +259,4 @@ class ReviewService:
                 )
                 if not exists:
                     raise LookupError(review_id)
-                raise ReviewErrors({"reply": _("You have already answered this review.")}, status=409)
+                raise FormErrors({"reply": _("You have already answered this review.")}, status=409)

@@ -12,7 +12,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, QueryParameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
-from markupsafe import Markup, escape
+from markupsafe import escape
 
 from servicerw.analytics.services import AnalyticsWriter
 from servicerw.catalog.services import CatalogService
@@ -153,6 +153,30 @@ class SearchController(Controller):
             headers={"cache-control": "public, max-age=60"},
         )
 
+    async def _browse(
+        self,
+        request: HTMXRequest,
+        search: SearchService,
+        catalog: CatalogService,
+        analytics: AnalyticsWriter,
+        params: SearchParams,
+        kind: str,
+        page_context: dict,
+    ) -> Template:
+        """A category or place page: its results (the same fragment as search) under its own heading."""
+        lang = i18n.current_language()
+        result = await search.search(params, lang)
+        record(analytics, result, lang, kind)
+        context = {
+            "result": result,
+            "params": params,
+            "form": await form_context(catalog, lang),
+            "kind": kind,
+            **page_context,
+        }
+        template = "search/_results.html" if wants_fragment(request) else "search/browse.html"
+        return Template(template, context=context, headers=VARY)
+
     @get("/c/{slug:str}", name="category")
     async def category(
         self,
@@ -168,15 +192,9 @@ class SearchController(Controller):
         if category is None:
             raise NotFoundException()
         lang = i18n.current_language()
-        params = SearchParams(category=slug, page=page, sort="rating")
-        result = await search.search(params, lang)
-        record(analytics, result, lang, "category")
         counts = (await catalog.counts())["category"]
         parent = catalog.categories.get(category.parent_id) if category.parent_id else None
-        context = {
-            "result": result,
-            "params": params,
-            "form": await form_context(catalog, lang),
+        heading = {
             "title": category.name(lang),
             "icon": category.icon,
             "parent": {"slug": parent.slug, "name": parent.name(lang)} if parent else None,
@@ -185,11 +203,9 @@ class SearchController(Controller):
                 for c in category.children
             ],
             "count": counts.get(str(category.id), 0),
-            "kind": "category",
         }
-        if wants_fragment(request):
-            return Template("search/_results.html", context=context, headers=VARY)
-        return Template("search/browse.html", context=context, headers=VARY)
+        params = SearchParams(category=slug, page=page, sort="rating")
+        return await self._browse(request, search, catalog, analytics, params, "category", heading)
 
     @get("/p/{slug:str}", name="place")
     async def place(
@@ -205,33 +221,20 @@ class SearchController(Controller):
         place = catalog.place_slugs.get(slug)
         if place is None:
             raise NotFoundException()
-        lang = i18n.current_language()
-        params = SearchParams(page=page, sort="rating", **{place.level: slug})
-        result = await search.search(params, lang)
-        record(analytics, result, lang, "place")
         counts = (await catalog.counts())["place"]
-        parents = []
-        for parent_id in (place.province_id, place.district_id):
-            parent = catalog.places.get(parent_id) if parent_id and parent_id != place.id else None
-            if parent:
-                parents.append({"slug": parent.slug, "name": parent.name})
-        context = {
-            "result": result,
-            "params": params,
-            "form": await form_context(catalog, lang),
+        parents = [catalog.places.get(i) for i in (place.province_id, place.district_id) if i and i != place.id]
+        heading = {
             "title": place.name,
             "icon": "",
-            "parents": parents,
+            "parents": [{"slug": p.slug, "name": p.name} for p in parents if p],
             "children": [
                 {"url": f"/p/{c.slug}", "name": c.name, "count": counts.get(str(c.id), 0)}
                 for c in sorted(place.children, key=lambda c: c.name)
             ],
             "count": counts.get(str(place.id), 0),
-            "kind": "place",
         }
-        if wants_fragment(request):
-            return Template("search/_results.html", context=context, headers=VARY)
-        return Template("search/browse.html", context=context, headers=VARY)
+        params = SearchParams(page=page, sort="rating", **{place.level: slug})
+        return await self._browse(request, search, catalog, analytics, params, "place", heading)
 
 
 async def form_context(catalog: CatalogService, lang: str) -> dict:
@@ -243,13 +246,6 @@ async def form_context(catalog: CatalogService, lang: str) -> dict:
         "district_options": _district_options(catalog, catalog.loaded_at),
         "sorts": SORTS,
     }
-
-
-def selected(options: str, value: str) -> Markup:
-    """The options with `value` marked as selected (values are slugs: [a-z0-9-] only)."""
-    if not value:
-        return Markup(options)
-    return Markup(options.replace(f'value="{escape(value)}"', f'value="{escape(value)}" selected', 1))
 
 
 @lru_cache(maxsize=8)
@@ -267,3 +263,6 @@ def _category_options(catalog: CatalogService, lang: str, _version: float) -> st
 @lru_cache(maxsize=2)
 def _district_options(catalog: CatalogService, _version: float) -> str:
     return "".join(f'<option value="{d.slug}">{escape(d.name)}</option>' for d in catalog.districts())
+
+
+ROUTES = [SearchController]

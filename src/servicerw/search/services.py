@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from servicerw.businesses.services import KIGALI, BusinessService, picture
 from servicerw.catalog.services import CatalogService
 from servicerw.core import db
+from servicerw.core.background import PollingWorker
 from servicerw.core.cache import SEARCH_TTL, Cache, digest
 
 PAGE_SIZE = 20
@@ -27,6 +28,7 @@ MAX_RADIUS_KM = 100.0
 SORTS = ("relevance", "rating", "distance", "newest")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 EARTH_KM = 6371.0
+WORDS_LOCK = 77001  # advisory lock: one process at a time refreshes the typo-correction words
 
 
 def words_of(q: str) -> list[str]:
@@ -181,6 +183,17 @@ class SearchService:
     async def refresh_words(self) -> None:
         """Rebuild the word list used for typo correction (cheap: seconds at 200k businesses)."""
         await db.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY search_words")
+
+    async def refresh_words_unless_running(self) -> bool:
+        """`refresh_words` by one process at a time (advisory lock); False when another one is at it."""
+        async with db.engine().pool.acquire() as conn:
+            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", WORDS_LOCK):
+                return False
+            try:
+                await conn.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY search_words")
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", WORDS_LOCK)
+        return True
 
     # --- the query -------------------------------------------------------------------------------
 
@@ -440,3 +453,18 @@ def plain(text: str) -> str:
 
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_words_worker(search: SearchService, every: float = 600.0) -> PollingWorker:
+    """Keeps the typo-correction words fresh: a refresh every `every` seconds, the first one `every`
+    seconds after start (a failed refresh only means slightly stale corrections)."""
+    started = False
+
+    async def work() -> int:
+        nonlocal started
+        if started:
+            await search.refresh_words_unless_running()
+        started = True
+        return 0
+
+    return PollingWorker("search_words", work, every=every)

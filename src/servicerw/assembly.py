@@ -1,0 +1,133 @@
+"""The one assembly point. `build_services(settings)` makes every service from the settings it is given;
+`create_app` (app.py) and `servicerw worker` (cli.py) both use it. Each domain lists its route handlers in
+`ROUTES` at the end of its controllers module; `route_handlers()` collects them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.di import Provide
+
+from servicerw.accounts import controllers as accounts_routes
+from servicerw.accounts.services import AccountService
+from servicerw.admin import controllers as admin_routes
+from servicerw.analytics.services import AnalyticsWriter
+from servicerw.businesses import controllers as profile_routes
+from servicerw.businesses import manage_controllers as listing_routes
+from servicerw.businesses.listing import ListingService
+from servicerw.businesses.services import BusinessService
+from servicerw.catalog.services import CatalogService
+from servicerw.core.auth import Access
+from servicerw.core.background import PollingWorker
+from servicerw.core.cache import Cache
+from servicerw.core.storage import Storage, build_storage
+from servicerw.core.stores import FailOpenStore, build_store
+from servicerw.dashboard import controllers as dashboard_routes
+from servicerw.home import controllers as home_routes
+from servicerw.inquiries import controllers as inquiry_routes
+from servicerw.inquiries.services import InquiryService
+from servicerw.media import controllers as media_routes
+from servicerw.media.services import PhotoService, photo_worker
+from servicerw.notifications.services import outbox_worker
+from servicerw.reviews import controllers as review_routes
+from servicerw.reviews.services import ReviewService
+from servicerw.search import controllers as search_routes
+from servicerw.search.services import SearchService
+from servicerw.settings import Settings
+
+DOMAIN_ROUTES = (
+    home_routes,
+    profile_routes,
+    search_routes,
+    accounts_routes,
+    listing_routes,
+    media_routes,
+    dashboard_routes,
+    inquiry_routes,
+    review_routes,
+    admin_routes,
+)
+
+
+def route_handlers() -> list[Any]:
+    return [handler for module in DOMAIN_ROUTES for handler in module.ROUTES]
+
+
+@dataclass
+class Services:
+    """Every service of the app, built once per process. The public fields are what request handlers
+    may ask for by name (`NamedDependency[...]`)."""
+
+    settings: Settings
+    store: FailOpenStore
+    storage: Storage
+    cache: Cache
+    catalog: CatalogService
+    businesses: BusinessService
+    search: SearchService
+    analytics: AnalyticsWriter
+    accounts: AccountService
+    listings: ListingService
+    photos: PhotoService
+    inquiries: InquiryService
+    reviews: ReviewService
+    access: Access
+    # Background work outside requests (the app runs them; so does `servicerw worker`).
+    photo_worker: PollingWorker
+    email_worker: PollingWorker
+
+    PROVIDED = (
+        "settings",
+        "cache",
+        "catalog",
+        "businesses",
+        "search",
+        "analytics",
+        "accounts",
+        "listings",
+        "photos",
+        "inquiries",
+        "reviews",
+    )
+
+    def providers(self) -> dict[str, Provide]:
+        """Litestar dependencies: each service under its name, the same object for every request."""
+
+        def constant(value: Any) -> Provide:
+            return Provide(lambda: value, sync_to_thread=False, use_cache=True)
+
+        return {name: constant(getattr(self, name)) for name in self.PROVIDED}
+
+    @property
+    def workers(self) -> list[PollingWorker]:
+        return [self.photo_worker, self.email_worker]
+
+
+def build_services(settings: Settings) -> Services:
+    store = build_store(settings.valkey)
+    storage = build_storage(settings.storage)
+    cache = Cache(store.with_namespace("cache"))
+    catalog = CatalogService(cache)
+    businesses = BusinessService(storage, cache)
+    accounts = AccountService()
+    listings = ListingService(cache)
+    photos = PhotoService(storage, cache)
+    return Services(
+        settings=settings,
+        store=store,
+        storage=storage,
+        cache=cache,
+        catalog=catalog,
+        businesses=businesses,
+        search=SearchService(businesses, catalog, cache),
+        analytics=AnalyticsWriter(),
+        accounts=accounts,
+        listings=listings,
+        photos=photos,
+        inquiries=InquiryService(),
+        reviews=ReviewService(),
+        access=Access(users=accounts, businesses=listings),
+        photo_worker=photo_worker(photos),
+        email_worker=outbox_worker(settings.email),
+    )
