@@ -57,11 +57,11 @@ class AccountController(Controller):
     @get("/", name="account")
     async def account(self, user: NamedDependency[CurrentUser], accounts: NamedDependency[AccountService]) -> Template:
         account = await accounts.get(user.id)
-        return Template("account/home.html", context={"user": account}, headers={"cache-control": "no-store"})
+        return Template("accounts/home.html", context={"user": account}, headers={"cache-control": "no-store"})
 
     @get("/signup", name="signup")
     async def signup_form(self, role: FromQuery[str] = "owner") -> Template:
-        return Template("account/signup.html", context={"form": {"role": role}, "errors": {}})
+        return Template("accounts/signup.html", context={"form": {"role": role}, "errors": {}})
 
     @post("/signup", name="signup_post", status_code=200)
     async def signup(
@@ -83,13 +83,13 @@ class AccountController(Controller):
                 base_url=base_url(settings.server, request),
             )
         except FormErrors as error:
-            return Template("account/signup.html", context={"form": form, "errors": error.errors}, status_code=422)
+            return Template("accounts/signup.html", context={"form": form, "errors": error.errors}, status_code=422)
         log_in(request, user.id)
         return Redirect(path="/account?welcome=1", status_code=303)
 
     @get("/login", name="login")
     async def login_form(self, next: FromQuery[str] = "/account") -> Template:
-        return Template("account/login.html", context={"form": {}, "errors": {}, "next": safe_next(next)})
+        return Template("accounts/login.html", context={"form": {}, "errors": {}, "next": safe_next(next)})
 
     @post("/login", name="login_post", status_code=200)
     async def login(
@@ -104,7 +104,7 @@ class AccountController(Controller):
             await failures.hit(f"fail:{email}")
             errors = {"form": i18n.gettext("Wrong email or password.")}
             return Template(
-                "account/login.html",
+                "accounts/login.html",
                 context={"form": {"email": email}, "errors": errors, "next": next_url},
                 status_code=422,
             )
@@ -119,16 +119,16 @@ class AccountController(Controller):
     @get("/verify", name="verify")
     async def verify_form(self, token: FromQuery[str] = "") -> Template:
         """The emailed link opens a page with a button: a GET never changes state."""
-        return Template("account/verify.html", context={"token": token[:100], "done": None})
+        return Template("accounts/verify.html", context={"token": token[:100], "done": None})
 
     @post("/verify", name="verify_post", status_code=200)
     async def verify(self, data: Form, accounts: NamedDependency[AccountService]) -> Template:
         done = await accounts.verify_email(_field(data, "token", 100))
-        return Template("account/verify.html", context={"token": "", "done": done}, status_code=200 if done else 400)
+        return Template("accounts/verify.html", context={"token": "", "done": done}, status_code=200 if done else 400)
 
     @get("/reset", name="reset")
     async def reset_form(self) -> Template:
-        return Template("account/reset_request.html", context={"sent": False})
+        return Template("accounts/reset_request.html", context={"sent": False})
 
     @post("/reset", name="reset_post", status_code=200)
     async def reset(
@@ -143,11 +143,11 @@ class AccountController(Controller):
         await _account_throttle(failures, f"reset:{email}")
         await failures.hit(f"fail:reset:{email}")  # every request counts: limits mail bombing
         await accounts.request_reset(email, i18n.current_language(), base_url(settings.server, request))
-        return Template("account/reset_request.html", context={"sent": True})
+        return Template("accounts/reset_request.html", context={"sent": True})
 
     @get("/reset/confirm", name="reset_confirm")
     async def reset_confirm_form(self, token: FromQuery[str] = "") -> Template:
-        return Template("account/reset_confirm.html", context={"token": token[:100], "errors": {}})
+        return Template("accounts/reset_confirm.html", context={"token": token[:100], "errors": {}})
 
     @post("/reset/confirm", name="reset_confirm_post", status_code=200)
     async def reset_confirm(
@@ -158,7 +158,7 @@ class AccountController(Controller):
             user_id = await accounts.reset_password(token, _field(data, "password", 1000))
         except FormErrors as error:
             return Template(
-                "account/reset_confirm.html", context={"token": token, "errors": error.errors}, status_code=422
+                "accounts/reset_confirm.html", context={"token": token, "errors": error.errors}, status_code=422
             )
         log_in(request, user_id)
         return Redirect(path="/account", status_code=303)

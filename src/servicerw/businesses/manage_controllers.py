@@ -53,7 +53,7 @@ class ListingController(Controller):
             "service_rows": range(MAX_SERVICES),
             **extra,
         }
-        return Template("dashboard/listing_form.html", context=context, status_code=status, headers=NO_STORE)
+        return Template("businesses/listing_form.html", context=context, status_code=status, headers=NO_STORE)
 
     @get("/", name="dashboard")
     async def dashboard(
@@ -136,7 +136,7 @@ class ListingController(Controller):
         """htmx: the place selects below the one just changed (empty selects arrive as empty strings)."""
         form = {"province_id": province_id, "district_id": district_id, "sector_id": sector_id, "cell_id": cell_id}
         places = await catalog.place_choices(None, form)
-        return Template("dashboard/_places.html", context={"places": places, "errors": {}})
+        return Template("businesses/_places.html", context={"places": places, "errors": {}})
 
 
 ROUTES = [ListingController]

@@ -81,14 +81,14 @@ class InquiryController(Controller):
             contact = form["preferred_contact"] or "phone"
             sent = _confirmation(business, slug, form["email"], form["message"], contact)
             fragment = wants_fragment(request)
-            template = "businesses/_inquiry_sent.html" if fragment else "businesses/inquiry_sent.html"
+            template = "inquiries/_sent.html" if fragment else "inquiries/sent.html"
             return Template(template, context={"sent": sent, "fragment": fragment}, headers=NO_STORE)
 
         async def again(errors: dict[str, str], status: int) -> Template:
             inquiry = {"form": form, "errors": errors, "key": key if parse_key(key) else ""}
             if wants_fragment(request):
                 context = {"b": {"slug": slug, "name": business["business_name"]}, "inquiry": inquiry}
-                return Template("businesses/_inquiry_form.html", context=context, status_code=status, headers=NO_STORE)
+                return Template("inquiries/_form.html", context=context, status_code=status, headers=NO_STORE)
             profile = await businesses.profile(slug, i18n.current_language())
             if profile is None:
                 raise NotFoundException()
@@ -120,7 +120,7 @@ class InquiryController(Controller):
             await by_business.hit(f"biz:{business['id']}")
         if wants_fragment(request):  # what was sent is what the form holds (a repeated key holds the same)
             sent = _confirmation(business, slug, valid.email, valid.message, valid.preferred_contact)
-            return Template("businesses/_inquiry_sent.html", context={"sent": sent, "fragment": True}, headers=NO_STORE)
+            return Template("inquiries/_sent.html", context={"sent": sent, "fragment": True}, headers=NO_STORE)
         return Redirect(path=f"/b/{slug}/inquiries/{valid.key}", status_code=303)
 
     @get("/{key:str}", name="inquiry_sent")
@@ -133,7 +133,7 @@ class InquiryController(Controller):
         if sent is None:
             raise NotFoundException()
         return Template(
-            "businesses/inquiry_sent.html",
+            "inquiries/sent.html",
             context={"sent": sent, "fragment": False},
             headers={**NO_STORE, "x-robots-tag": "noindex"},
         )
@@ -168,7 +168,7 @@ class InboxController(Controller):
             "counts": await inquiries.counts(business_id),
             "done": done,
         }
-        template = "dashboard/_inbox_list.html" if wants_fragment(request) else "dashboard/inbox.html"
+        template = "inquiries/_inbox_list.html" if wants_fragment(request) else "inquiries/inbox.html"
         return Template(template, context=context, headers=NO_STORE)
 
     async def _message_page(
@@ -190,7 +190,7 @@ class InboxController(Controller):
             "done": done,
             "counts": await inquiries.counts(business.id),
         }
-        return Template("dashboard/inbox_message.html", context=context, status_code=status, headers=NO_STORE)
+        return Template("inquiries/inbox_message.html", context=context, status_code=status, headers=NO_STORE)
 
     @get("/{inquiry_id:int}", name="inbox_message")
     async def message(

@@ -44,7 +44,7 @@ class PhotoController(Controller):
             "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
             "pending": any(p["status"] == "pending" for p in items),
         }
-        name = "dashboard/_photos.html" if wants_fragment(request) else "dashboard/photos.html"
+        name = "media/_photos.html" if wants_fragment(request) else "media/photos.html"
         return Template(name, context=context, status_code=status, headers=NO_STORE)
 
     @get("/", name="photos")

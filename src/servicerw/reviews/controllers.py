@@ -42,7 +42,7 @@ class ReviewController(Controller):
             raise NotFoundException()
         rows = await reviews.page(business["id"], page)
         context = {"b": business, "reviews": rows[:PAGE_SIZE], "page": page, "has_next": len(rows) > PAGE_SIZE}
-        return Template("businesses/reviews.html", context=context)
+        return Template("reviews/page.html", context=context)
 
     @post("/", name="review_send", status_code=200)
     async def send(
@@ -71,7 +71,7 @@ class ReviewController(Controller):
         if wants_fragment(request):
             standing = await reviews.standing(business["id"], user_id)
             context = {"b": business, "review": review, "logged_in": True, "standing": standing}
-            return Template("businesses/_review_box.html", context=context, status_code=status, headers=NO_STORE)
+            return Template("reviews/_box.html", context=context, status_code=status, headers=NO_STORE)
         if review.get("done"):
             return Redirect(path=f"/b/{business['slug']}?reviewed=1#reviews", status_code=303)
         context = await profile_context(request, business, reviews, review=review)
@@ -96,7 +96,7 @@ class OwnerReviewController(Controller):
             "errors": errors or {},
             **extra,
         }
-        return Template("dashboard/reviews.html", context=context, status_code=status, headers=NO_STORE)
+        return Template("reviews/owner.html", context=context, status_code=status, headers=NO_STORE)
 
     @get("/", name="owner_reviews")
     async def list_reviews(
