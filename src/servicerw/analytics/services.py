@@ -11,14 +11,13 @@ import asyncio
 import json
 from contextlib import suppress
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 import structlog
 
 from servicerw.core import db
+from servicerw.core.web import KIGALI
 
 log = structlog.get_logger(__name__)
-KIGALI = ZoneInfo("Africa/Kigali")
 
 EVENT_COLUMNS = ("business_id", "date", "event_type", "source", "metadata", "created_at")
 SEARCH_COLUMNS = (

@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 
 from servicerw.core import i18n
 
-KIGALI = ZoneInfo("Africa/Kigali")
+KIGALI = ZoneInfo("Africa/Kigali")  # Rwanda has one time zone and no daylight saving
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

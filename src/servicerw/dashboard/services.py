@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from servicerw.analytics.tables import EVENT_TYPES
 from servicerw.core import db
+from servicerw.core.web import KIGALI
 
-KIGALI = ZoneInfo("Africa/Kigali")
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
 METRICS = EVENT_TYPES  # the analytics event types, in the order the dashboard shows them
