@@ -39,6 +39,26 @@ class Place:
     children: list[Place] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Link:
+    url: str
+    name: str
+    count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BrowseHeading:
+    """What a category or place page shows above its results, and the search filter that lists them."""
+
+    kind: str  # category | place
+    title: str
+    icon: str
+    crumbs: list[Link]
+    children: list[Link]
+    count: int
+    search_filter: dict[str, str]
+
+
 class CatalogService:
     """Categories and places (province, district, sector) by id and slug. Cells are not browsable."""
 
@@ -144,6 +164,42 @@ class CatalogService:
         version = await self.cache.version("search")
         value, _hit = await self.cache.get_or_load(f"counts:{version}", SEARCH_TTL, load)
         return value
+
+    async def browse_heading(self, kind: str, slug: str, lang: str) -> BrowseHeading | None:
+        """The heading of `/c/{slug}` (kind "category") or `/p/{slug}` ("place"); None if there is no such."""
+        await self.ensure_loaded()
+        if kind == "category":
+            category = self.category_slugs.get(slug)
+            if category is None:
+                return None
+            counts = (await self.counts())["category"]
+            parent = self.categories.get(category.parent_id) if category.parent_id else None
+            return BrowseHeading(
+                kind=kind,
+                title=category.name(lang),
+                icon=category.icon,
+                crumbs=[Link(f"/c/{parent.slug}", parent.name(lang))] if parent else [],
+                children=[Link(f"/c/{c.slug}", c.name(lang), counts.get(str(c.id), 0)) for c in category.children],
+                count=counts.get(str(category.id), 0),
+                search_filter={"category": slug},
+            )
+        place = self.place_slugs.get(slug)
+        if place is None:
+            return None
+        counts = (await self.counts())["place"]
+        parents = [self.places.get(i) for i in (place.province_id, place.district_id) if i and i != place.id]
+        return BrowseHeading(
+            kind=kind,
+            title=place.name,
+            icon="",
+            crumbs=[Link(f"/p/{p.slug}", p.name) for p in parents if p],
+            children=[
+                Link(f"/p/{c.slug}", c.name, counts.get(str(c.id), 0))
+                for c in sorted(place.children, key=lambda c: c.name)
+            ],
+            count=counts.get(str(place.id), 0),
+            search_filter={place.level: slug},
+        )
 
     async def place_choices(self, location_id: int | None, form: dict | None = None) -> dict:
         """The four place selects of the listing form: options at each level below what is chosen so far

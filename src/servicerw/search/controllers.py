@@ -153,88 +153,28 @@ class SearchController(Controller):
             headers={"cache-control": "public, max-age=60"},
         )
 
-    async def _browse(
+    @get(["/c/{slug:str}", "/p/{slug:str}"], name="browse")
+    async def browse(
         self,
         request: HTMXRequest,
-        search: SearchService,
-        catalog: CatalogService,
-        analytics: AnalyticsWriter,
-        params: SearchParams,
-        kind: str,
-        page_context: dict,
+        slug: FromPath[str],
+        search: NamedDependency[SearchService],
+        catalog: NamedDependency[CatalogService],
+        analytics: NamedDependency[AnalyticsWriter],
+        page: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 1,
     ) -> Template:
-        """A category or place page: its results (the same fragment as search) under its own heading."""
+        """A category (`/c/`) or place (`/p/`) page: its results (the same fragment as search) under its heading."""
         lang = i18n.current_language()
+        kind = "category" if request.url.path.startswith("/c/") else "place"
+        heading = await catalog.browse_heading(kind, slug, lang)
+        if heading is None:
+            raise NotFoundException()
+        params = SearchParams(page=page, sort="rating", **heading.search_filter)
         result = await search.search(params, lang)
         record(analytics, result, lang, kind)
-        context = {
-            "result": result,
-            "params": params,
-            "form": await form_context(catalog, lang),
-            "kind": kind,
-            **page_context,
-        }
+        context = {"result": result, "params": params, "form": await form_context(catalog, lang), "heading": heading}
         template = "search/_results.html" if wants_fragment(request) else "search/browse.html"
         return Template(template, context=context, headers=VARY)
-
-    @get("/c/{slug:str}", name="category")
-    async def category(
-        self,
-        request: HTMXRequest,
-        slug: FromPath[str],
-        search: NamedDependency[SearchService],
-        catalog: NamedDependency[CatalogService],
-        analytics: NamedDependency[AnalyticsWriter],
-        page: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 1,
-    ) -> Template:
-        await catalog.ensure_loaded()
-        category = catalog.category_slugs.get(slug)
-        if category is None:
-            raise NotFoundException()
-        lang = i18n.current_language()
-        counts = (await catalog.counts())["category"]
-        parent = catalog.categories.get(category.parent_id) if category.parent_id else None
-        heading = {
-            "title": category.name(lang),
-            "icon": category.icon,
-            "parent": {"slug": parent.slug, "name": parent.name(lang)} if parent else None,
-            "children": [
-                {"url": f"/c/{c.slug}", "name": c.name(lang), "count": counts.get(str(c.id), 0)}
-                for c in category.children
-            ],
-            "count": counts.get(str(category.id), 0),
-        }
-        params = SearchParams(category=slug, page=page, sort="rating")
-        return await self._browse(request, search, catalog, analytics, params, "category", heading)
-
-    @get("/p/{slug:str}", name="place")
-    async def place(
-        self,
-        request: HTMXRequest,
-        slug: FromPath[str],
-        search: NamedDependency[SearchService],
-        catalog: NamedDependency[CatalogService],
-        analytics: NamedDependency[AnalyticsWriter],
-        page: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 1,
-    ) -> Template:
-        await catalog.ensure_loaded()
-        place = catalog.place_slugs.get(slug)
-        if place is None:
-            raise NotFoundException()
-        counts = (await catalog.counts())["place"]
-        parents = [catalog.places.get(i) for i in (place.province_id, place.district_id) if i and i != place.id]
-        heading = {
-            "title": place.name,
-            "icon": "",
-            "parents": [{"slug": p.slug, "name": p.name} for p in parents if p],
-            "children": [
-                {"url": f"/p/{c.slug}", "name": c.name, "count": counts.get(str(c.id), 0)}
-                for c in sorted(place.children, key=lambda c: c.name)
-            ],
-            "count": counts.get(str(place.id), 0),
-        }
-        params = SearchParams(page=page, sort="rating", **{place.level: slug})
-        return await self._browse(request, search, catalog, analytics, params, "place", heading)
 
 
 async def form_context(catalog: CatalogService, lang: str) -> dict:
