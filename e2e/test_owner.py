@@ -93,3 +93,24 @@ def test_create_and_edit_a_listing_with_javascript_off(browser: Browser, base_ur
     expect(page.get_by_text("Kicukiro Tailors")).to_be_visible()
     expect(page.get_by_text("Waiting for approval").first).to_be_visible()
     context.close()
+
+
+def test_a_place_chosen_before_htmx_has_settled_still_fills_the_next_list(page: Page, base_url: str):
+    """Quick hands: htmx wires up swapped-in content only when it settles (20 ms later). A district chosen on
+    the freshly swapped select in that gap must still bring its sectors."""
+    page.set_extra_http_headers({"Accept-Language": "en"})
+    sign_up(page, base_url, f"quick-{uuid.uuid4().hex[:8]}@example.rw")
+    page.goto(base_url + "/dashboard/new")
+    page.evaluate(
+        """() => document.body.addEventListener("htmx:afterSwap", () => {
+            const district = document.querySelector("select[name=district_id]");
+            const kicukiro = [...district.options].find((o) => o.text === "Kicukiro");
+            if (kicukiro && !district.value) {
+                district.value = kicukiro.value;
+                district.dispatchEvent(new Event("change", {bubbles: true}));
+            }
+        })"""
+    )
+    page.locator("select[name=province_id]").select_option(label="Kigali City")
+    expect(page.locator("select[name=sector_id] option", has_text="Niboye")).to_have_count(1)
+    expect(page.locator("select[name=district_id] option:checked")).to_have_text("Kicukiro")
