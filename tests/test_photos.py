@@ -99,8 +99,20 @@ async def test_two_photos_are_stored_processed_off_the_request_and_stripped_of_g
 async def test_what_is_not_a_photo_is_refused_by_content(client, db, business, name, data, message):
     response = await upload(client, business["id"], (name, data, "image/jpeg"))
     assert response.status_code in (400, 415) and message in response.text
-    await asyncio.sleep(0.3)
-    assert await db.fetchval("SELECT count(*) FROM business_images WHERE status = 'ready'") == 0
+    # The positive signal: a real photo uploaded after it is processed. The worker takes pending photos
+    # oldest first, so a refused file that had been queued would have been processed before it.
+    assert (await upload(client, business["id"], ("real.png", png(), "image/png"))).status_code == 200
+
+    async def later_photo_processed():
+        row = await db.fetchrow("SELECT id, status FROM business_images ORDER BY id DESC LIMIT 1")
+        return row if row and row["status"] != "pending" else None
+
+    real = await wait_for(later_photo_processed, timeout=20, message="the later photo processed")
+    assert real["status"] == "ready"
+    assert (
+        await db.fetchval("SELECT count(*) FROM business_images WHERE status = 'ready' AND id <> $1", real["id"]) == 0
+    )
+    assert await db.fetchval("SELECT count(*) FROM business_images") == 1  # the refused file left no row
 
 
 async def test_a_900_megapixel_png_is_refused_before_decoding(client, db, business):
