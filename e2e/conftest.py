@@ -1,8 +1,9 @@
 """End-to-end harness: a real server (`servicerw serve`, Granian) on a migrated database with known
 businesses, driven by Debian's Chromium through Playwright on a phone-sized viewport.
 
-The database (E2E_DATABASE_NAME, default `servicerw_e2e`) is recreated for each run on the server
-tests/services.py finds. What the test modules share is in e2e/helpers.py.
+The database is the run's own, `servicerw_e2e_<pid>` (E2E_DATABASE_NAME overrides the name), on the server
+tests/services.py finds; it is dropped when the run ends, and the databases of killed runs on this host are
+dropped when one starts. What the test modules share is in e2e/helpers.py.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 
 from e2e.helpers import ADMIN_URL, DATABASE_URL, E2E_DB, PHONE, run
 from tests.helpers import free_port
-from tests.services import recreate_database, start_server, stop_server
+from tests.services import drop_abandoned_databases, drop_database, recreate_database, start_server, stop_server
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
@@ -31,6 +32,7 @@ HOURS = {d: [["07:00", "19:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "s
 
 
 async def _prepare_database() -> None:
+    await drop_abandoned_databases(ADMIN_URL)
     await recreate_database(ADMIN_URL, E2E_DB)
 
 
@@ -72,12 +74,17 @@ def base_url() -> str:
         env.pop(name, None)
     env["DATA_DIR"] = str(Path(__file__).resolve().parent.parent / ".data" / "e2e")
     run(_prepare_database())
-    servicerw = str(Path(sys.executable).with_name("servicerw"))
-    subprocess.run([servicerw, "migrate"], env=env, check=True, capture_output=True)
-    run(_insert_businesses())
-    server, url = start_server(env, free_port())
-    yield url
-    stop_server(server)
+    try:
+        servicerw = str(Path(sys.executable).with_name("servicerw"))
+        subprocess.run([servicerw, "migrate"], env=env, check=True, capture_output=True)
+        run(_insert_businesses())
+        server, url = start_server(env, free_port())
+        try:
+            yield url
+        finally:
+            stop_server(server)
+    finally:
+        run(drop_database(ADMIN_URL, E2E_DB))
 
 
 @pytest.fixture(scope="session")

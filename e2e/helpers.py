@@ -4,15 +4,14 @@ the conftest): the run's database, running a coroutine beside Playwright, signin
 from __future__ import annotations
 
 import asyncio
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 from playwright.sync_api import Page, expect
 
-from tests.services import database_url, postgres_admin_url
+from tests.services import database_url, postgres_admin_url, run_database_name
 
 ADMIN_URL = postgres_admin_url()
-E2E_DB = os.environ.get("E2E_DATABASE_NAME", "servicerw_e2e")
+E2E_DB = run_database_name("servicerw_e2e", "E2E_DATABASE_NAME")
 DATABASE_URL = database_url(ADMIN_URL, E2E_DB)  # the run's database, which the server uses
 PHONE = {"width": 390, "height": 844}
 STRONG = "inkoko zirarira kare"  # a password the accounts accept

