@@ -1,26 +1,26 @@
 """End-to-end harness: a real server (`servicerw serve`, Granian) on a migrated database with known
-businesses, driven by Debian's Chromium through Playwright on a phone-sized viewport."""
+businesses, driven by Debian's Chromium through Playwright on a phone-sized viewport.
+
+The database is the run's own, `servicerw_e2e_<pid>` (E2E_DATABASE_NAME overrides the name), on the server
+tests/services.py finds; it is dropped when the run ends, and the databases of killed runs on this host are
+dropped when one starts. What the test modules share is in e2e/helpers.py.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.services import database_url, postgres_admin_url, recreate_database, start_server, stop_server
+from e2e.helpers import ADMIN_URL, DATABASE_URL, E2E_DB, PHONE, run
+from tests.helpers import free_port
+from tests.services import drop_abandoned_databases, drop_database, recreate_database, start_server, stop_server
 
-ADMIN_URL = postgres_admin_url()
-E2E_DB = os.environ.get("E2E_DATABASE_NAME", "servicerw_e2e")
-DATABASE_URL = database_url(ADMIN_URL, E2E_DB)
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-PHONE = {"width": 390, "height": 844}
 
 BUSINESSES = [
     # name, slug, sub-category, district, sector, featured
@@ -32,6 +32,7 @@ HOURS = {d: [["07:00", "19:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "s
 
 
 async def _prepare_database() -> None:
+    await drop_abandoned_databases(ADMIN_URL)
     await recreate_database(ADMIN_URL, E2E_DB)
 
 
@@ -65,18 +66,6 @@ async def _insert_businesses() -> None:
         await conn.close()
 
 
-def _run(coro) -> None:
-    """Run a coroutine in its own thread: Playwright's sync API already runs an event loop here."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, coro).result()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def base_url() -> str:
     """Overrides pytest-base-url: the server started here for the whole e2e run."""
@@ -84,13 +73,18 @@ def base_url() -> str:
     for name in ("VALKEY_URL", "S3_ENDPOINT_URL", "SERVICERW_ENV"):
         env.pop(name, None)
     env["DATA_DIR"] = str(Path(__file__).resolve().parent.parent / ".data" / "e2e")
-    _run(_prepare_database())
-    servicerw = str(Path(sys.executable).with_name("servicerw"))
-    subprocess.run([servicerw, "migrate"], env=env, check=True, capture_output=True)
-    _run(_insert_businesses())
-    server, url = start_server(env, _free_port())
-    yield url
-    stop_server(server)
+    run(_prepare_database())
+    try:
+        servicerw = str(Path(sys.executable).with_name("servicerw"))
+        subprocess.run([servicerw, "migrate"], env=env, check=True, capture_output=True)
+        run(_insert_businesses())
+        server, url = start_server(env, free_port())
+        try:
+            yield url
+        finally:
+            stop_server(server)
+    finally:
+        run(drop_database(ADMIN_URL, E2E_DB))
 
 
 @pytest.fixture(scope="session")

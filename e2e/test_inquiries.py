@@ -6,8 +6,7 @@ import uuid
 
 from playwright.sync_api import Browser, Page, expect
 
-from e2e.conftest import DATABASE_URL, PHONE, _run
-from e2e.test_owner import sign_up
+from e2e.helpers import DATABASE_URL, PHONE, run, sign_up
 
 
 def give_business_to(email: str, slug: str) -> None:
@@ -22,7 +21,7 @@ def give_business_to(email: str, slug: str) -> None:
         finally:
             await conn.close()
 
-    _run(update())
+    run(update())
 
 
 def write_message(page: Page, name: str, text: str) -> None:

@@ -7,24 +7,12 @@ import uuid
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from e2e.helpers import htmx_settled
-
-PHONE = {"width": 390, "height": 844}
+from e2e.helpers import PHONE, htmx_settled, sign_up
 
 
 def photo(path, color) -> str:
     Image.new("RGB", (1200, 900), color).save(path, "JPEG")
     return str(path)
-
-
-def sign_up(page: Page, base_url: str, email: str) -> None:
-    page.goto(base_url + "/account/signup")
-    page.get_by_label("list my business").check()
-    page.get_by_label("Your name").fill("Aline Uwase")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("inkoko zirarira kare")
-    page.get_by_role("button", name="Create my account").click()
-    expect(page.get_by_role("heading", name="My account")).to_be_visible()
 
 
 def fill_listing(page: Page, name: str, js: bool) -> None:

@@ -1,8 +1,10 @@
 """Test harness: real PostgreSQL (schema from the migrations), a real Valkey-protocol server and a real
 S3 endpoint (moto_server). Services are started here when not configured; nothing is mocked.
 
-- PostgreSQL: see tests/services.py (TEST_DATABASE_ADMIN_URL, else 127.0.0.1:5432, else embedded);
-  the `servicerw_test` database (TEST_DATABASE_NAME) is recreated and migrated for each run.
+- PostgreSQL: see tests/services.py (TEST_DATABASE_ADMIN_URL, else 127.0.0.1:5432, else embedded).
+  Each run makes and migrates a database of its own, `servicerw_test_<pid>` (TEST_DATABASE_NAME overrides
+  the name), and drops it when it ends; two runs on one server never touch each other's. At start, the
+  databases left by killed runs on this host (their process is gone) are dropped.
 - TEST_VALKEY_URL: default a `valkey-server` (or `redis-server`) of the run's own on a free port.
 - TEST_S3_ENDPOINT_URL: default a `moto_server` started on a free port.
 """
@@ -12,18 +14,24 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.services import database_url, postgres_admin_url, recreate_database
+from tests.helpers import free_port, port_open, wait_for_sync
+from tests.services import (
+    database_url,
+    drop_abandoned_databases,
+    drop_database,
+    postgres_admin_url,
+    recreate_database,
+    run_database_name,
+)
 
 ADMIN_URL = postgres_admin_url()
-TEST_DB = os.environ.get("TEST_DATABASE_NAME", "servicerw_test")
+TEST_DB = run_database_name("servicerw_test", "TEST_DATABASE_NAME")
 TEST_DATABASE_URL = database_url(ADMIN_URL, TEST_DB)
 DATA_TABLES = (
     "email_outbox",
@@ -38,29 +46,15 @@ DATA_TABLES = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 def _wait_for_port(port: int, process: subprocess.Popen, what: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if _port_open("127.0.0.1", port):
-            return
+    def listening() -> bool:
+        if port_open("127.0.0.1", port):
+            return True
         if process.poll() is not None:
             raise RuntimeError(f"{what} exited with code {process.returncode}")
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not start on port {port}")
+        return False
+
+    wait_for_sync(listening, timeout=30, interval=0.1, message=f"{what} listening on port {port}")
 
 
 _processes: list[subprocess.Popen] = []
@@ -73,10 +67,10 @@ def _valkey_url() -> str:
         return os.environ["TEST_VALKEY_URL"]
     binary = shutil.which("valkey-server") or shutil.which("redis-server")
     if not binary:
-        if _port_open("127.0.0.1", 6379):
+        if port_open("127.0.0.1", 6379):
             return "redis://127.0.0.1:6379/15"
         raise RuntimeError("No Valkey-protocol server: install redis-server or set TEST_VALKEY_URL")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
@@ -90,7 +84,7 @@ def _valkey_url() -> str:
 def _s3_endpoint() -> str:
     if os.environ.get("TEST_S3_ENDPOINT_URL"):
         return os.environ["TEST_S3_ENDPOINT_URL"]
-    port = _free_port()
+    port = free_port()
     moto = Path(sys.executable).with_name("moto_server")
     proc = subprocess.Popen(
         [str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -101,6 +95,7 @@ def _s3_endpoint() -> str:
 
 
 async def _recreate_database() -> None:
+    await drop_abandoned_databases(ADMIN_URL)
     await recreate_database(ADMIN_URL, TEST_DB)
 
 
@@ -111,7 +106,7 @@ class MailSink:
         from aiosmtpd.controller import Controller
 
         self.messages: list = []
-        self.controller = Controller(self, hostname="127.0.0.1", port=_free_port())
+        self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         from email import message_from_bytes, policy
@@ -140,6 +135,7 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
+    """Stop the run's services and drop its database (the sessions still connected to it are ended)."""
     mail_sink.controller.stop()
     for proc in _processes:
         proc.terminate()
@@ -147,6 +143,7 @@ def pytest_unconfigure(config):
             proc.wait(5)
         except subprocess.TimeoutExpired:
             proc.kill()
+    asyncio.run(drop_database(ADMIN_URL, TEST_DB))
 
 
 @pytest.fixture(scope="session")
@@ -245,6 +242,19 @@ def _fresh_cookies(request):
 
 
 @pytest.fixture
+async def fresh_limits():
+    """Rate-limit counters and sessions live in Valkey: the test starts from zero (modules whose tests use
+    the account forms request it for every test with `pytestmark = pytest.mark.usefixtures("fresh_limits")`)."""
+    from valkey.asyncio import Valkey
+
+    from servicerw.settings import get_settings
+
+    client = Valkey.from_url(get_settings().valkey.url)
+    await client.flushdb()
+    await client.aclose()
+
+
+@pytest.fixture
 def mail_sink_messages() -> list:
     """What the SMTP sink received (emptied for each test)."""
     mail_sink.messages.clear()
@@ -257,7 +267,7 @@ def valkey_server():
     yields the process and its URL."""
     import signal
 
-    port = _free_port()
+    port = free_port()
     binary = shutil.which("valkey-server") or shutil.which("redis-server")
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],

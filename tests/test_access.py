@@ -6,8 +6,7 @@ import re
 import pytest
 from litestar import HttpMethod
 
-from tests.test_accounts import HTML
-from tests.test_listing import listing_form, owner, post_form
+from tests.helpers import HTML, listing_form, owner, post_form
 
 PUBLIC_PREFIXES = ("/", "/b/", "/c/", "/p/", "/search", "/lang/", "/static/", "/healthz", "/readyz", "/media")
 OWNER_PREFIXES = ("/dashboard", "/account", "/admin")

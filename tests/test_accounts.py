@@ -12,49 +12,9 @@ from servicerw.accounts.services import password_problem
 from servicerw.core.sessions import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, current_user_id, session_config
 from servicerw.core.throttle import Throttle
 from servicerw.settings import ServerSettings, get_settings
+from tests.helpers import HTML, STRONG, csrf, log_in, sign_up
 
-HTML = {"accept": "text/html", "accept-language": "en"}
-STRONG = "inkoko zirarira kare"
-
-
-@pytest.fixture(autouse=True)
-async def _fresh_limits():
-    """Rate-limit counters and sessions live in Valkey: every test starts from zero."""
-    client = Valkey.from_url(get_settings().valkey.url)
-    await client.flushdb()
-    await client.aclose()
-
-
-async def csrf(client, path: str = "/account/signup") -> str:
-    page = await client.get(path, headers=HTML)
-    return re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
-
-
-async def sign_up(client, email="aline@example.rw", password=STRONG, role="owner"):
-    token = await csrf(client)
-    return await client.post(
-        "/account/signup",
-        data={
-            "_csrf_token": token,
-            "full_name": "Aline Uwase",
-            "email": email,
-            "phone": "+250788123456",
-            "password": password,
-            "role": role,
-        },
-        headers=HTML,
-        follow_redirects=False,
-    )
-
-
-async def log_in(client, email="aline@example.rw", password=STRONG, headers=None):
-    token = await csrf(client, "/account/login")
-    return await client.post(
-        "/account/login",
-        data={"_csrf_token": token, "email": email, "password": password, "next": "/account"},
-        headers={**HTML, **(headers or {})},
-        follow_redirects=False,
-    )
+pytestmark = pytest.mark.usefixtures("fresh_limits")  # rate-limit counters and sessions start from zero
 
 
 def session_cookie(response) -> str | None:

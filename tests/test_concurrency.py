@@ -11,16 +11,15 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
-from tests.conftest import _free_port
 from tests.factories import make_business
+from tests.helpers import HTML, STRONG, free_port
 from tests.services import start_server, stop_server
-from tests.test_accounts import HTML, STRONG
 
 
 @pytest.fixture(scope="module")
 def live_server(migrated_db):
     """The app in a Granian process on the test services (the environment set by conftest)."""
-    server, url = start_server({**os.environ, "DATABASE_POOL_MAX": "20"}, _free_port())
+    server, url = start_server({**os.environ, "DATABASE_POOL_MAX": "20"}, free_port())
     yield url
     stop_server(server)
 

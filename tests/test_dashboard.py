@@ -13,19 +13,17 @@ import pytest
 from litestar import Request, get
 from litestar.exceptions import NoRouteMatchFoundException
 from litestar.params import FromPath
-from valkey.asyncio import Valkey
 
 from servicerw.core.sessions import log_in
 from servicerw.dashboard.charts import line_chart, line_path, nice_ceiling, points
 from servicerw.dashboard.controllers import DashboardController
 from servicerw.dashboard.services import DashboardService, kigali_today
-from servicerw.settings import get_settings
+from tests import helpers
 from tests.factories import make_business
+from tests.helpers import HTML
 
 KIGALI = ZoneInfo("Africa/Kigali")
-HTML = {"accept": "text/html", "accept-language": "en"}
 HTMX = {**HTML, "hx-request": "true", "hx-current-url": "http://testserver.local/dashboard"}
-STRONG = "inkoko zirarira kare"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -44,14 +42,6 @@ def routes(app):
     app.register(log_in_for_tests)
 
 
-@pytest.fixture
-async def fresh_limits():
-    """For the test using the account forms: their rate-limit counters live in Valkey (as in test_accounts)."""
-    client = Valkey.from_url(get_settings().valkey.url)
-    await client.flushdb()
-    await client.aclose()
-
-
 async def make_user(db, email: str, role: str = "owner") -> int:
     return await db.fetchval(
         "INSERT INTO users (email, full_name, role) VALUES ($1, 'Test User', $2) RETURNING id", email, role
@@ -67,21 +57,7 @@ async def as_user(client, user_id: int | None) -> None:
 async def sign_up(client, email: str) -> None:
     """The real sign-up flow (which logs the new owner in)."""
     client.cookies.clear()
-    page = await client.get("/account/signup", headers=HTML)
-    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
-    response = await client.post(
-        "/account/signup",
-        data={
-            "_csrf_token": token,
-            "full_name": "Aline Uwase",
-            "email": email,
-            "phone": "+250788123456",
-            "password": STRONG,
-            "role": "owner",
-        },
-        headers=HTML,
-        follow_redirects=False,
-    )
+    response = await helpers.sign_up(client, email=email)
     assert response.status_code == 303, response.text
 
 

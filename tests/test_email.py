@@ -1,31 +1,32 @@
 """Emails written to the outbox reach a real SMTP server (the aiosmtpd sink started by the harness)."""
 
-import asyncio
 import re
 
-from tests.test_accounts import _fresh_limits, sign_up  # noqa: F401 - autouse fixture: fresh rate limits
+import pytest
+
+from tests.helpers import sign_up, wait_for
+
+pytestmark = pytest.mark.usefixtures("fresh_limits")  # the account forms' rate limits start from zero
 
 
 async def test_the_verification_email_is_delivered_by_smtp_with_a_working_link(client, db, mail_sink_messages):
     await client.get("/account/signup", headers={"accept-language": "fr"})
     response = await sign_up(client, email="claude@example.rw")
     assert response.status_code == 303
-    for _ in range(100):
-        delivered = [m for m in mail_sink_messages if str(m["To"]) == "claude@example.rw"]
-        if delivered:
-            break
-        await asyncio.sleep(0.1)
-    (message,) = delivered
+    (message,) = await wait_for(
+        lambda: [m for m in mail_sink_messages if str(m["To"]) == "claude@example.rw"], message="email delivered"
+    )
     assert message["Subject"] and message["Message-ID"].endswith("@servicerw>")
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
     assert re.search(r"/account/verify\?token=\S+", text)
     assert re.search(r'<a href="[^"]+/account/verify\?token=', html)  # the small HTML part, link clickable
-    for _ in range(100):  # the worker records the result just after the SMTP server has accepted it
+
+    async def recorded():  # the worker records the result just after the SMTP server has accepted it
         row = await db.fetchrow("SELECT * FROM email_outbox WHERE to_address = 'claude@example.rw'")
-        if row["status"] != "sending":
-            break
-        await asyncio.sleep(0.05)
+        return row if row["status"] != "sending" else None
+
+    row = await wait_for(recorded, timeout=5, message="delivery recorded in the outbox")
     assert row["status"] == "sent" and row["provider"] == "smtp" and row["attempts"] == 1
     assert str(row["idempotency_key"]) in message["Message-ID"]
 
@@ -34,6 +35,19 @@ async def test_a_rolled_back_sign_up_sends_nothing(client, db, mail_sink_message
     await sign_up(client, email="dup@example.rw")
     client.cookies.clear()
     await sign_up(client, email="dup@example.rw")  # refused: the email exists (its transaction rolls back)
-    await asyncio.sleep(1.5)
+    client.cookies.clear()
+    later = await sign_up(client, email="later@example.rw")  # queued after anything the refused one could queue
+    assert later.status_code == 303
+
+    # The positive signal: the worker has sent the later email and nothing is left to send. It claims due
+    # emails oldest first and records each as sent once the SMTP server has accepted it, so an email of the
+    # refused sign-up would be in the sink by now.
+    async def later_sent_and_nothing_left():
+        rows = await db.fetch("SELECT to_address, status FROM email_outbox")
+        later = [r["status"] for r in rows if r["to_address"] == "later@example.rw"]
+        return later == ["sent"] and not [r for r in rows if r["status"] in ("pending", "sending")]
+
+    await wait_for(later_sent_and_nothing_left, message="the later email sent and nothing left to send")
+    assert [str(m["To"]) for m in mail_sink_messages].count("later@example.rw") == 1
     assert len([m for m in mail_sink_messages if str(m["To"]) == "dup@example.rw"]) == 1
     assert await db.fetchval("SELECT count(*) FROM email_outbox WHERE to_address = 'dup@example.rw'") == 1

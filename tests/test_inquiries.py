@@ -11,16 +11,12 @@ from valkey.asyncio import Valkey
 
 from servicerw.settings import get_settings
 from tests.factories import make_business
-from tests.test_accounts import HTML, STRONG, log_in
+from tests.helpers import HTML, STRONG, log_in
 
 HTMX = {**HTML, "hx-request": "true", "hx-target": "message"}
 
 
-@pytest.fixture(autouse=True)
-async def _fresh_limits():
-    client = Valkey.from_url(get_settings().valkey.url)
-    await client.flushdb()
-    await client.aclose()
+pytestmark = pytest.mark.usefixtures("fresh_limits")  # the account forms' rate limits start from zero
 
 
 @pytest.fixture

@@ -5,78 +5,10 @@ import json
 import re
 
 import pytest
-from valkey.asyncio import Valkey
 
-from servicerw.settings import get_settings
-from tests.test_accounts import HTML, STRONG, csrf
+from tests.helpers import HTML, listing_form, owner, post_form
 
-OPEN_WEEK = {
-    "mon_open1": "08:00",
-    "mon_close1": "12:00",
-    "mon_open2": "14:00",
-    "mon_close2": "18:00",
-    "sat_open1": "09:00",
-    "sat_close1": "13:00",
-    "sun_closed": "1",
-    "weekdays_same": "1",
-}
-
-
-@pytest.fixture(autouse=True)
-async def _fresh_limits():
-    client = Valkey.from_url(get_settings().valkey.url)
-    await client.flushdb()
-    await client.aclose()
-
-
-async def owner(client, email: str) -> None:
-    client.cookies.clear()
-    token = await csrf(client)
-    response = await client.post(
-        "/account/signup",
-        data={"_csrf_token": token, "full_name": "Owner " + email, "email": email, "password": STRONG, "role": "owner"},
-        headers=HTML,
-        follow_redirects=False,
-    )
-    assert response.status_code == 303
-
-
-async def listing_form(db, **overrides) -> dict:
-    category = await db.fetchval("SELECT id FROM categories WHERE slug = 'tailors'")
-    sector = await db.fetchrow(
-        "SELECT s.id, s.province_id, s.district_id FROM locations s WHERE s.slug = 'kicukiro-niboye'"
-    )
-    form = {
-        "business_name": "Niboye Couture",
-        "category_id": str(category),
-        "province_id": str(sector["province_id"]),
-        "district_id": str(sector["district_id"]),
-        "sector_id": str(sector["id"]),
-        "address": "KK 15 Rd",
-        "phone": "+250 788 555 111",
-        "whatsapp_number": "0788555111",
-        "email": "Couture@Example.rw",
-        "website": "niboye-couture.rw",
-        "momo_pay_code": "445566",
-        "description_en": "Made-to-measure clothes.",
-        "description_rw": "Tudoda imyenda igukwiriye.",
-        "description_fr": "",
-        "latitude": "-1.99",
-        "longitude": "30.10",
-        "service0_name_en": "Shirt",
-        "service0_name_rw": "Ishati",
-        "service0_price": "8,000",
-        "service1_name_en": "Dress",
-        "service1_price": "25000",
-        **OPEN_WEEK,
-    }
-    form.update(overrides)
-    return form
-
-
-async def post_form(client, path: str, form: dict):
-    token = await csrf(client, "/dashboard/new")
-    return await client.post(path, data={"_csrf_token": token, **form}, headers=HTML, follow_redirects=False)
+pytestmark = pytest.mark.usefixtures("fresh_limits")  # the account forms' rate limits start from zero
 
 
 async def test_the_new_listing_form_offers_every_sub_category_and_province(client, db):

@@ -26,8 +26,8 @@ from servicerw.core.metrics import REGISTRY
 from servicerw.notifications.providers import Outgoing, SmtpProvider
 from servicerw.notifications.services import CLAIM, OutboxSender, delivery_stats, outbox_worker, queue_email
 from servicerw.settings import EmailSettings
-from tests.conftest import _free_port
 from tests.fake_providers import FakeSendGrid, FakeSes
+from tests.helpers import free_port, wait_for
 
 SENDGRID_KEY = "SG.test-key"
 
@@ -228,7 +228,7 @@ async def test_smtp_keeps_the_key_as_message_id_and_reuses_its_connections(pool,
             return "250 OK"
 
     sink = Sink()
-    port = _free_port()
+    port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -342,7 +342,7 @@ async def test_retries_with_backoff_then_dead_with_the_last_error(pool, fakes):
     sender = OutboxSender(settings, pool=pool)
     await queue(pool, 1)
     for attempt, backoff in enumerate((0.05, 0.1, 0.1, None), start=1):
-        await _wait_for(sender.send_pending)  # until the retry is due
+        await wait_for(sender.send_pending, timeout=60)  # until the retry is due
         row = (await rows(pool))[0]
         assert row["attempts"] == attempt
         if backoff:  # retried no sooner than half the exponential delay (jitter takes up to half off)
@@ -386,21 +386,14 @@ async def test_the_worker_keeps_ten_emails_in_flight_at_once(pool, fakes):
     worker = outbox_worker(email_settings(sendgrid, ses, providers=("sendgrid",), concurrency=10), pool=pool)
     worker.start()
     try:
-        for _ in range(300):
-            if await pool.fetchval("SELECT count(*) FROM email_outbox WHERE status = 'sent'") == 30:
-                break
-            await asyncio.sleep(0.1)
+
+        async def all_sent():
+            return await pool.fetchval("SELECT count(*) FROM email_outbox WHERE status = 'sent'") == 30
+
+        await wait_for(all_sent, timeout=30, message="the 30 emails sent")
     finally:
         await worker.stop()
     assert sendgrid.max_in_flight == 10 and sendgrid.calls == len(sendgrid.delivered) == 30
-
-
-async def _wait_for(condition, seconds: float = 60.0, every: float = 0.05):
-    for _ in range(int(seconds / every)):
-        if await condition():
-            return
-        await asyncio.sleep(every)
-    raise AssertionError("condition not reached")
 
 
 def _start_worker(sendgrid: FakeSendGrid, log) -> subprocess.Popen:
@@ -429,7 +422,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_sends_each_key_once(p
         async def some_delivered_and_more_in_flight():
             return len(sendgrid.delivered) >= 60 and sendgrid.in_flight > 0
 
-        await _wait_for(some_delivered_and_more_in_flight)
+        await wait_for(some_delivered_and_more_in_flight, timeout=60)
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
     finally:
@@ -444,7 +437,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_sends_each_key_once(p
         async def all_sent():
             return await pool.fetchval("SELECT count(*) FROM email_outbox WHERE status = 'sent'") == 300
 
-        await _wait_for(all_sent)
+        await wait_for(all_sent, timeout=60)
         worker.send_signal(signal.SIGTERM)  # graceful: the batch in hand finishes first
         assert worker.wait(30) == 0, (tmp_path / "worker.log").read_text()[-3000:]
     finally:

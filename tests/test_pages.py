@@ -6,6 +6,7 @@ import brotli
 import pytest
 
 from tests.factories import make_business
+from tests.helpers import wait_for
 
 HTML = {"accept": "text/html"}
 
@@ -143,7 +144,6 @@ async def test_first_html_response_of_home_and_profile_is_under_14kb_compressed(
 
 
 async def test_profile_views_and_taps_on_call_whatsapp_website_email_are_counted(client, db):
-    import asyncio
     import re as _re
 
     business = await make_business(db, website="https://example.rw")
@@ -157,13 +157,14 @@ async def test_profile_views_and_taps_on_call_whatsapp_website_email_are_counted
     pending = await make_business(db, status="pending")
     response = await client.post(f"/b/{pending['slug']}/tap/call", headers={"x-csrftoken": token})
     assert response.status_code == 404
-    for _ in range(50):
+
+    async def five_kinds_counted():
         counts = dict(
             await db.fetch(
                 "SELECT event_type, count(*) FROM business_analytics WHERE business_id = $1 GROUP BY 1", business["id"]
             )
         )
-        if len(counts) == 5:
-            break
-        await asyncio.sleep(0.1)
+        return counts if len(counts) == 5 else None
+
+    counts = await wait_for(five_kinds_counted, timeout=5, message="the five kinds of events counted")
     assert counts == {"profile_view": 1, "call_click": 1, "whatsapp_click": 1, "website_click": 1, "email_click": 1}

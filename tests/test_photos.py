@@ -4,23 +4,15 @@ request, GPS stripped, fixed sizes, cover/reorder/delete, quota, refusals, S3 ou
 import asyncio
 import io
 import re
-import socket
 
 import pytest
 from PIL import Image
-from valkey.asyncio import Valkey
 
 from servicerw.core.storage import S3Storage
 from servicerw.settings import StorageSettings, get_settings
-from tests.test_accounts import HTML, csrf
-from tests.test_listing import listing_form, owner, post_form
+from tests.helpers import HTML, csrf, free_port, listing_form, owner, post_form, wait_for
 
-
-@pytest.fixture(autouse=True)
-async def _fresh_limits():
-    client = Valkey.from_url(get_settings().valkey.url)
-    await client.flushdb()
-    await client.aclose()
+pytestmark = pytest.mark.usefixtures("fresh_limits")  # the account forms' rate limits start from zero
 
 
 def jpeg_with_gps(size=(1600, 1200)) -> bytes:
@@ -66,12 +58,11 @@ async def upload(client, business_id: int, *files: tuple[str, bytes, str]):
 
 
 async def wait_ready(db, business_id: int, n: int) -> list:
-    for _ in range(200):
+    async def processed():
         rows = await db.fetch("SELECT * FROM business_images WHERE business_id = $1 ORDER BY id", business_id)
-        if len(rows) == n and all(r["status"] != "pending" for r in rows):
-            return rows
-        await asyncio.sleep(0.1)
-    raise AssertionError("photos were not processed")
+        return rows if len(rows) == n and all(r["status"] != "pending" for r in rows) else None
+
+    return await wait_for(processed, timeout=20, message=f"{n} photos processed")
 
 
 async def test_two_photos_are_stored_processed_off_the_request_and_stripped_of_gps(client, db, business):
@@ -108,8 +99,20 @@ async def test_two_photos_are_stored_processed_off_the_request_and_stripped_of_g
 async def test_what_is_not_a_photo_is_refused_by_content(client, db, business, name, data, message):
     response = await upload(client, business["id"], (name, data, "image/jpeg"))
     assert response.status_code in (400, 415) and message in response.text
-    await asyncio.sleep(0.3)
-    assert await db.fetchval("SELECT count(*) FROM business_images WHERE status = 'ready'") == 0
+    # The positive signal: a real photo uploaded after it is processed. The worker takes pending photos
+    # oldest first, so a refused file that had been queued would have been processed before it.
+    assert (await upload(client, business["id"], ("real.png", png(), "image/png"))).status_code == 200
+
+    async def later_photo_processed():
+        row = await db.fetchrow("SELECT id, status FROM business_images ORDER BY id DESC LIMIT 1")
+        return row if row and row["status"] != "pending" else None
+
+    real = await wait_for(later_photo_processed, timeout=20, message="the later photo processed")
+    assert real["status"] == "ready"
+    assert (
+        await db.fetchval("SELECT count(*) FROM business_images WHERE status = 'ready' AND id <> $1", real["id"]) == 0
+    )
+    assert await db.fetchval("SELECT count(*) FROM business_images") == 1  # the refused file left no row
 
 
 async def test_a_900_megapixel_png_is_refused_before_decoding(client, db, business):
@@ -182,9 +185,7 @@ async def test_other_owners_cannot_touch_the_photos(client, db, business):
 
 
 async def test_upload_fails_clearly_when_s3_is_down_and_nothing_is_half_written(client, db, business, app):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nothing listens there
     photos = app.state.photos
     original = photos.storage
     photos.storage = S3Storage(

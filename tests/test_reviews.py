@@ -8,20 +8,14 @@ from decimal import Decimal
 
 import pytest
 from argon2 import PasswordHasher
-from valkey.asyncio import Valkey
 
-from servicerw.settings import get_settings
 from tests.factories import make_business
-from tests.test_accounts import HTML, STRONG, log_in
+from tests.helpers import HTML, STRONG, log_in
 
 HASH = PasswordHasher().hash(STRONG)
 
 
-@pytest.fixture(autouse=True)
-async def _fresh_limits():
-    client = Valkey.from_url(get_settings().valkey.url)
-    await client.flushdb()
-    await client.aclose()
+pytestmark = pytest.mark.usefixtures("fresh_limits")  # the account forms' rate limits start from zero
 
 
 async def make_user(db, email: str, role: str = "customer", language: str = "en", name: str = "Aline Uwase") -> int:

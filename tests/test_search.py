@@ -1,7 +1,6 @@
 """Discovery: relevance, typo tolerance, filters and facets, pagination, near me, open now, browse pages,
 suggestions, the cache layer and search analytics."""
 
-import asyncio
 import html
 import re
 from datetime import datetime
@@ -13,8 +12,7 @@ from servicerw.search.services import minute_of_week
 from servicerw.seed.generator import seed
 from servicerw.settings import get_settings
 from tests.factories import make_business, sector, sub_category
-
-HTML = {"accept": "text/html", "accept-language": "en"}
+from tests.helpers import HTML, wait_for
 
 
 async def flush_cache() -> None:
@@ -264,22 +262,23 @@ async def test_browse_pages_for_categories_and_places_with_counts(client, catalo
 async def test_every_search_is_logged_with_impressions_off_the_request_path(client, catalog_data, db):
     await search(client, q="salon keza", district="kicukiro")
     await search(client, q="zzzqqqxxx")
-    for _ in range(50):
+
+    async def both_logged():
         logged = {r["query"]: r for r in await db.fetch("SELECT * FROM search_queries ORDER BY id")}
-        if {"salon keza", "zzzqqqxxx"} <= logged.keys():
-            break
-        await asyncio.sleep(0.1)
+        return logged if {"salon keza", "zzzqqqxxx"} <= logged.keys() else None
+
+    logged = await wait_for(both_logged, timeout=5, message="both searches logged")
     assert logged["salon keza"]["result_count"] >= 1 and not logged["salon keza"]["zero_results"]
     assert '"district": "kicukiro"' in logged["salon keza"]["filters"]
     assert logged["zzzqqqxxx"]["zero_results"] and logged["zzzqqqxxx"]["latency_ms"] > 0
     keza = catalog_data["keza"]["id"]
-    for _ in range(50):
-        shown = await db.fetchval(
+    shown = await wait_for(
+        lambda: db.fetchval(
             "SELECT count(*) FROM business_analytics WHERE business_id = $1 AND event_type = 'search_impression'", keza
-        )
-        if shown:
-            break
-        await asyncio.sleep(0.1)
+        ),
+        timeout=5,
+        message="an impression of Salon Keza recorded",
+    )
     assert shown >= 1
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from datetime import date, timedelta
@@ -12,6 +11,7 @@ import asyncpg
 import pytest
 
 from servicerw.seed.generator import _ratings, seed
+from tests.helpers import wait_for
 
 SMALL = {"businesses": 200, "inquiries": 3000, "reviews": 800, "events": 6000, "customers": 150}
 DATA_TABLES = "business_analytics, customer_inquiries, reviews, business_images, businesses, users"
@@ -185,15 +185,16 @@ async def test_businesses_are_written_once_without_updates(clean_db):
         before = await _update_stats(conn)
         counts = await seed(clean_db, businesses=60, progress=lambda _m: None)
         n = counts["businesses"]
+
         # Statistics reach the shared counters when the seeding backend flushes them (both tables at once):
         # wait for the inserts. business_search only holds listed businesses, so its inserts are fewer.
-        for _ in range(100):
+        async def inserts_counted():
             after = await _update_stats(conn)
-            if after["businesses"][0] - before.get("businesses", (0, 0))[0] >= n:
-                break
-            await asyncio.sleep(0.1)
-        else:
-            pytest.fail(f"table statistics never showed the {n} inserted businesses: {before} -> {after}")
+            return after if after["businesses"][0] - before.get("businesses", (0, 0))[0] >= n else None
+
+        after = await wait_for(
+            inserts_counted, message=f"table statistics showing the {n} inserted businesses (before: {before})"
+        )
         for table in ("businesses", "business_search"):
             assert after[table][1] == before.get(table, (0, 0))[1], (table, before, after)
         assert await _count(conn, "SELECT count(*) FROM businesses WHERE review_count > 0") > 0
