@@ -14,7 +14,6 @@ from litestar.response import Redirect, Template
 
 from servicerw.accounts.services import AccountService
 from servicerw.businesses.manage_controllers import login_redirect
-from servicerw.core.cache import Cache
 from servicerw.core.sessions import current_user_id
 from servicerw.inquiries.controllers import base_url
 from servicerw.notifications.services import delivery_stats
@@ -68,7 +67,6 @@ class AdminController(Controller):
         data: Form,
         accounts: NamedDependency[AccountService],
         reviews: NamedDependency[ReviewService],
-        cache: NamedDependency[Cache],
     ) -> Redirect:
         if await _admin(request, accounts) is None:
             return login_redirect(request)
@@ -78,5 +76,4 @@ class AdminController(Controller):
         moderated = await reviews.moderate(review_id, decision, base_url(request))
         if moderated is None:
             raise NotFoundException()
-        await cache.invalidate_business(moderated.slug)
         return Redirect(path=f"/admin/reviews?done={moderated.status}", status_code=303)

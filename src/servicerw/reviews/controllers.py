@@ -18,7 +18,6 @@ from servicerw.businesses.listing import ListingService
 from servicerw.businesses.manage_controllers import login_redirect, owner_business
 from servicerw.businesses.services import BusinessService
 from servicerw.core import i18n
-from servicerw.core.cache import Cache
 from servicerw.core.web import wants_fragment
 from servicerw.reviews.services import PAGE_SIZE, ReviewErrors, ReviewService
 
@@ -122,7 +121,6 @@ class OwnerReviewController(Controller):
         data: Form,
         listings: NamedDependency[ListingService],
         reviews: NamedDependency[ReviewService],
-        cache: NamedDependency[Cache],
     ) -> Template | Redirect:
         business = await owner_business(request, listings, business_id)
         if business is None:
@@ -136,5 +134,4 @@ class OwnerReviewController(Controller):
             return await self._page(
                 business, reviews, 1, {review_id: error.errors["reply"]}, error.status, draft=(review_id, text)
             )
-        await cache.invalidate_business(business.slug)
         return Redirect(path=f"/dashboard/{business_id}/reviews?done={review_id}#r{review_id}", status_code=303)

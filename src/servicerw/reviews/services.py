@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from servicerw.core import db, i18n
+from servicerw.core.cache import Cache
 from servicerw.core.i18n import gettext as _
 from servicerw.notifications.compose import queue_message
 
@@ -73,6 +74,9 @@ def validate(rating_raw: str, body: str) -> tuple[int, str]:
 
 
 class ReviewService:
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+
     async def page(self, business_id: int, page: int) -> list[dict]:
         """Approved reviews, newest first (one more than a page: tells whether there is a next page)."""
         return _rows(
@@ -141,8 +145,14 @@ class ReviewService:
     async def moderate(self, review_id: int, decision: str, base_url: str) -> Moderated | None:
         """Approve or reject a review and recompute the business's rating in the same transaction. The
         business row is locked before anything else: a concurrent moderation of another review of the
-        same business waits, then recomputes from a snapshot that includes this one."""
-        status = DECISIONS[decision]
+        same business waits, then recomputes from a snapshot that includes this one. Once committed, the
+        business's cached profile and search results are dropped."""
+        moderated = await self._moderate(review_id, DECISIONS[decision], base_url)
+        if moderated is not None:
+            await self.cache.invalidate_business(moderated.slug)
+        return moderated
+
+    async def _moderate(self, review_id: int, status: str, base_url: str) -> Moderated | None:
         async with db.engine().pool.acquire() as conn, conn.transaction():
             business_id = await conn.fetchval("SELECT business_id FROM reviews WHERE id = $1", review_id)
             if business_id is None:
@@ -242,22 +252,25 @@ class ReviewService:
         return row["n"] if row else 0
 
     async def reply(self, business_id: int, review_id: int, text: str) -> None:
-        """The owner's public answer; once per review (a second one is refused)."""
+        """The owner's public answer; once per review (a second one is refused). The business's cached
+        profile is dropped: the answer shows at once."""
         text = text.strip().replace("\r\n", "\n")
         if not REPLY_MIN <= len(text) <= REPLY_MAX:
             raise ReviewErrors(
                 {"reply": _("Write a reply of %(min)d to %(max)d characters.", min=REPLY_MIN, max=REPLY_MAX)}
             )
         async with db.engine().pool.acquire() as conn:
-            updated = await conn.fetchval(
-                """UPDATE reviews SET owner_reply = $3, owner_replied_at = now(), updated_at = now()
-                   WHERE id = $1 AND business_id = $2 AND status = 'approved' AND owner_replied_at IS NULL
-                   RETURNING id""",
+            slug = await conn.fetchval(
+                """UPDATE reviews r SET owner_reply = $3, owner_replied_at = now(), updated_at = now()
+                   FROM businesses b
+                   WHERE r.id = $1 AND r.business_id = $2 AND r.status = 'approved' AND r.owner_replied_at IS NULL
+                     AND b.id = r.business_id
+                   RETURNING b.slug""",
                 review_id,
                 business_id,
                 text,
             )
-            if updated is None:
+            if slug is None:
                 exists = await conn.fetchval(
                     "SELECT 1 FROM reviews WHERE id = $1 AND business_id = $2 AND status = 'approved'",
                     review_id,
@@ -266,3 +279,4 @@ class ReviewService:
                 if not exists:
                     raise LookupError(review_id)
                 raise ReviewErrors({"reply": _("You have already answered this review.")}, status=409)
+        await self.cache.invalidate_business(slug)
