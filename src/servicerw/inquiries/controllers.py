@@ -26,8 +26,8 @@ from servicerw.inquiries.services import (
     INBOX_STATUSES,
     PAGE_SIZE,
     InquiryService,
-    method_label,
     parse_key,
+    sent_inquiry,
     validate,
 )
 from servicerw.reviews.services import ReviewService
@@ -48,17 +48,6 @@ def base_url(request: Request) -> str:
 def _throttles(request: Request) -> tuple[Throttle, Throttle]:
     store = request.app.stores.get("inquiry_limits")
     return Throttle(store, *PER_ADDRESS), Throttle(store, *PER_BUSINESS)
-
-
-def _confirmation(business: dict, slug: str, email: str, message: str, contact: str) -> dict:
-    """What the confirmation shows (the same keys as `InquiryService.sent`)."""
-    return {
-        "customer_email": email,
-        "message": message,
-        "business_name": business["business_name"],
-        "slug": slug,
-        "method": method_label(contact),
-    }
 
 
 class InquiryController(Controller):
@@ -83,7 +72,7 @@ class InquiryController(Controller):
         if (data.get(HONEYPOT) or "").strip():
             # A bot: answer as if sent, store and send nothing.
             contact = form["preferred_contact"] or "phone"
-            sent = _confirmation(business, slug, form["email"], form["message"], contact)
+            sent = sent_inquiry(business["business_name"], slug, form["email"], form["message"], contact)
             fragment = wants_fragment(request)
             template = "businesses/_inquiry_sent.html" if fragment else "businesses/inquiry_sent.html"
             return Template(template, context={"sent": sent, "fragment": fragment}, headers=NO_STORE)
@@ -121,7 +110,7 @@ class InquiryController(Controller):
             await by_address.hit(f"addr:{address}")
             await by_business.hit(f"biz:{business['id']}")
         if wants_fragment(request):  # what was sent is what the form holds (a repeated key holds the same)
-            sent = _confirmation(business, slug, valid.email, valid.message, valid.preferred_contact)
+            sent = sent_inquiry(business["business_name"], slug, valid.email, valid.message, valid.preferred_contact)
             return Template("businesses/_inquiry_sent.html", context={"sent": sent, "fragment": True}, headers=NO_STORE)
         return Redirect(path=f"/b/{slug}/inquiries/{valid.key}", status_code=303)
 
