@@ -32,7 +32,7 @@ from servicerw.analytics.services import AnalyticsWriter  # noqa: E402
 from servicerw.businesses.controllers import BusinessController  # noqa: E402
 from servicerw.businesses.listing import ListingService  # noqa: E402
 from servicerw.businesses.manage_controllers import ListingController  # noqa: E402
-from servicerw.businesses.services import BusinessService  # noqa: E402
+from servicerw.businesses.services import BusinessService, ProfileService  # noqa: E402
 from servicerw.catalog.services import CatalogService  # noqa: E402
 from servicerw.core import db, i18n  # noqa: E402
 from servicerw.core.cache import Cache  # noqa: E402
@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     photos = PhotoService(storage, cache)
     inquiries = InquiryService()
     reviews = ReviewService(cache)
+    profiles = ProfileService(storage, cache, reviews=reviews, response_times=inquiries)
     photos_worker = photo_worker(photos)
     email_worker = outbox_worker(settings.email)
     server = settings.server
@@ -189,6 +190,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         dependencies={
             "businesses": Provide(lambda: businesses, sync_to_thread=False, use_cache=True),
+            "profiles": Provide(lambda: profiles, sync_to_thread=False, use_cache=True),
             "catalog": Provide(lambda: catalog, sync_to_thread=False, use_cache=True),
             "search": Provide(lambda: search, sync_to_thread=False, use_cache=True),
             "analytics": Provide(lambda: analytics, sync_to_thread=False, use_cache=True),

@@ -14,12 +14,11 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from servicerw.accounts.services import FormErrors
-from servicerw.businesses.controllers import profile_context
 from servicerw.businesses.listing import ListingService
 from servicerw.businesses.manage_controllers import login_redirect, owner_business
-from servicerw.businesses.services import BusinessService
+from servicerw.businesses.services import ProfileService
 from servicerw.core import i18n
-from servicerw.core.sessions import client_address
+from servicerw.core.sessions import client_address, current_user_id
 from servicerw.core.throttle import Throttle
 from servicerw.core.web import wants_fragment
 from servicerw.inquiries.services import (
@@ -30,7 +29,6 @@ from servicerw.inquiries.services import (
     sent_inquiry,
     validate,
 )
-from servicerw.reviews.services import ReviewService
 from servicerw.settings import get_settings
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -61,8 +59,7 @@ class InquiryController(Controller):
         slug: FromPath[str],
         data: Form,
         inquiries: NamedDependency[InquiryService],
-        businesses: NamedDependency[BusinessService],
-        reviews: NamedDependency[ReviewService],
+        profiles: NamedDependency[ProfileService],
     ) -> Template | Redirect:
         business = await inquiries.business_for_inquiry(slug[:180])
         if business is None:
@@ -82,11 +79,11 @@ class InquiryController(Controller):
             if wants_fragment(request):
                 context = {"b": {"slug": slug, "name": business["business_name"]}, "inquiry": inquiry}
                 return Template("businesses/_inquiry_form.html", context=context, status_code=status, headers=NO_STORE)
-            profile = await businesses.profile(slug, i18n.current_language())
+            profile = await profiles.profile(slug, i18n.current_language())
             if profile is None:
                 raise NotFoundException()
-            context = await profile_context(request, profile, reviews, inquiry=inquiry)
-            return Template("businesses/profile.html", context=context, status_code=status, headers=NO_STORE)
+            page = await profiles.page(profile, current_user_id(request), inquiry=inquiry)
+            return Template("businesses/profile.html", context=page.context(), status_code=status, headers=NO_STORE)
 
         try:
             valid = validate(data)

@@ -13,10 +13,9 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
 from servicerw.accounts.services import active_user_id
-from servicerw.businesses.controllers import profile_context
 from servicerw.businesses.listing import ListingService
 from servicerw.businesses.manage_controllers import login_redirect, owner_business
-from servicerw.businesses.services import BusinessService
+from servicerw.businesses.services import ProfileService
 from servicerw.core import i18n
 from servicerw.core.web import wants_fragment
 from servicerw.reviews.services import PAGE_SIZE, ReviewErrors, ReviewService
@@ -33,14 +32,14 @@ class ReviewController(Controller):
     async def all_reviews(
         self,
         slug: FromPath[str],
-        businesses: NamedDependency[BusinessService],
+        profiles: NamedDependency[ProfileService],
         reviews: NamedDependency[ReviewService],
         page: Annotated[int, QueryParameter(ge=1, le=10000)] = 1,
     ) -> Template:
-        business = await businesses.profile(slug[:180], i18n.current_language())
+        business = await profiles.profile(slug[:180], i18n.current_language())
         if business is None:
             raise NotFoundException()
-        rows = await reviews.page(business["id"], page)
+        rows = await reviews.page(business.id, page)
         context = {"b": business, "reviews": rows[:PAGE_SIZE], "page": page, "has_next": len(rows) > PAGE_SIZE}
         return Template("businesses/reviews.html", context=context)
 
@@ -50,31 +49,31 @@ class ReviewController(Controller):
         request: HTMXRequest,
         slug: FromPath[str],
         data: Form,
-        businesses: NamedDependency[BusinessService],
+        profiles: NamedDependency[ProfileService],
         reviews: NamedDependency[ReviewService],
     ) -> Template | Redirect:
-        business = await businesses.profile(slug[:180], i18n.current_language())
+        business = await profiles.profile(slug[:180], i18n.current_language())
         if business is None:
             raise NotFoundException()
         user_id = await active_user_id(request)
         if user_id is None:
-            return Redirect(path=f"/account/login?next=/b/{business['slug']}", status_code=303)
+            return Redirect(path=f"/account/login?next=/b/{business.slug}", status_code=303)
         form = {"rating": (data.get("rating") or "")[:2], "body": (data.get("body") or "")[:3000]}
         review: dict = {"form": form, "errors": {}}
         status = 200
         try:
-            await reviews.submit(business["id"], user_id, form["rating"], form["body"], i18n.current_language())
+            await reviews.submit(business.id, user_id, form["rating"], form["body"], i18n.current_language())
             review["done"] = True
         except ReviewErrors as error:
             review["errors"], status = error.errors, error.status
         if wants_fragment(request):
-            standing = await reviews.standing(business["id"], user_id)
+            standing = await reviews.standing(business.id, user_id)
             context = {"b": business, "review": review, "logged_in": True, "standing": standing}
             return Template("businesses/_review_box.html", context=context, status_code=status, headers=NO_STORE)
         if review.get("done"):
-            return Redirect(path=f"/b/{business['slug']}?reviewed=1#reviews", status_code=303)
-        context = await profile_context(request, business, reviews, review=review)
-        return Template("businesses/profile.html", context=context, status_code=status, headers=NO_STORE)
+            return Redirect(path=f"/b/{business.slug}?reviewed=1#reviews", status_code=303)
+        profile_page = await profiles.page(business, user_id, review=review)
+        return Template("businesses/profile.html", context=profile_page.context(), status_code=status, headers=NO_STORE)
 
 
 class OwnerReviewController(Controller):

@@ -6,8 +6,10 @@ moderation can never leave them out of step."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
+import msgspec
 
 from servicerw.core import db, i18n
 from servicerw.core.cache import Cache
@@ -39,20 +41,33 @@ class Moderated:
     status: str
 
 
+class ReviewSummary(msgspec.Struct, frozen=True):
+    """A published review as the public sees it (the author as "First L."). The business profile reads
+    the newest ones through `ReviewService.latest`."""
+
+    id: int
+    rating: int
+    body: str
+    created_at: datetime
+    owner_reply: str | None
+    owner_replied_at: datetime | None
+    author: str
+
+
+class Standing(msgspec.Struct, frozen=True):
+    """What a logged-in user may do on a business's profile: nothing if they own it; else write a review,
+    unless they already did (`review_status`: pending, approved or rejected)."""
+
+    is_owner: bool
+    review_status: str | None
+
+
 def _rows(rows) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-async def latest_reviews(business_id: int, limit: int = LATEST) -> list[dict]:
-    """The newest approved reviews of a business (for its profile)."""
-    return _rows(
-        await db.fetch(
-            f"""SELECT {_PUBLIC_COLUMNS} FROM reviews r JOIN users u ON u.id = r.user_id
-                WHERE r.business_id = $1 AND r.status = 'approved' ORDER BY r.created_at DESC LIMIT $2""",
-            business_id,
-            limit,
-        )
-    )
+def _summaries(rows) -> list[ReviewSummary]:
+    return [ReviewSummary(**dict(r)) for r in rows]
 
 
 def validate(rating_raw: str, body: str) -> tuple[int, str]:
@@ -77,9 +92,20 @@ class ReviewService:
     def __init__(self, cache: Cache) -> None:
         self.cache = cache
 
-    async def page(self, business_id: int, page: int) -> list[dict]:
+    async def latest(self, business_id: int, limit: int = LATEST) -> list[ReviewSummary]:
+        """The newest approved reviews of a business (for its profile)."""
+        return _summaries(
+            await db.fetch(
+                f"""SELECT {_PUBLIC_COLUMNS} FROM reviews r JOIN users u ON u.id = r.user_id
+                    WHERE r.business_id = $1 AND r.status = 'approved' ORDER BY r.created_at DESC LIMIT $2""",
+                business_id,
+                limit,
+            )
+        )
+
+    async def page(self, business_id: int, page: int) -> list[ReviewSummary]:
         """Approved reviews, newest first (one more than a page: tells whether there is a next page)."""
-        return _rows(
+        return _summaries(
             await db.fetch(
                 f"""SELECT {_PUBLIC_COLUMNS} FROM reviews r JOIN users u ON u.id = r.user_id
                     WHERE r.business_id = $1 AND r.status = 'approved'
@@ -90,7 +116,7 @@ class ReviewService:
             )
         )
 
-    async def standing(self, business_id: int, user_id: int) -> dict:
+    async def standing(self, business_id: int, user_id: int) -> Standing:
         """What this user may do on this business's profile: write a review, see theirs, or nothing (owner)."""
         row = await db.fetchrow(
             """SELECT b.owner_id = $2 AS is_owner, r.status
@@ -100,8 +126,8 @@ class ReviewService:
             user_id,
         )
         if row is None:
-            return {"is_owner": False, "mine": None}
-        return {"is_owner": bool(row["is_owner"]), "mine": {"status": row["status"]} if row["status"] else None}
+            return Standing(is_owner=False, review_status=None)
+        return Standing(is_owner=bool(row["is_owner"]), review_status=row["status"])
 
     async def submit(self, business_id: int, user_id: int, rating_raw: str, body: str, language: str) -> None:
         """A new review, pending until moderated."""
