@@ -1,6 +1,7 @@
 """The structure rules of ARCHITECTURE.md, read from the imports and code under src/ (no app is run):
 - `core/` (the ground floor) imports no domain;
 - no module imports another domain's controllers (only the assembly point collects them);
+- businesses (below inquiries and reviews) imports neither;
 - controllers never run SQL or touch the cache: that is what services are for;
 - every owner route takes the typed `owned_business`, never a bare `business_id`."""
 
@@ -78,6 +79,19 @@ def test_no_module_imports_another_domains_controllers():
             owner = controller_module(name)
             if owner is not None and owner != domain_of(path):
                 offences.append(f"{path.relative_to(PACKAGE)} imports {name}")
+    assert offences == []
+
+
+def test_businesses_import_neither_inquiries_nor_reviews():
+    """Inquiries and reviews are about businesses: the profile gets their parts through protocols
+    (`ReviewSource`, `ResponseTimeSource`) that the assembly fills, never by importing them."""
+    offences = [
+        f"{path.relative_to(PACKAGE)} imports {name}"
+        for path in modules()
+        if domain_of(path) == "businesses"
+        for name in imported(path)
+        if name.split(".")[:2] in (["servicerw", "inquiries"], ["servicerw", "reviews"])
+    ]
     assert offences == []
 
 

@@ -163,6 +163,22 @@ async def test_cover_reorder_and_delete_which_removes_the_objects(client, db, bu
     assert await db.fetchval("SELECT count(*) FROM business_images") == 1
 
 
+async def test_the_cached_profile_follows_cover_and_delete_at_once(client, db, business):
+    await upload(client, business["id"], ("a.png", png(), "image/png"), ("b.png", png(), "image/png"))
+    first, second = await wait_ready(db, business["id"], 2)
+    profile = f"/b/{business['slug']}"
+    page = (await client.get(profile, headers=HTML)).text  # now cached
+    assert page.index(first["storage_key"]) < page.index(second["storage_key"])
+    token = await csrf(client, f"/dashboard/{business['id']}/photos")
+    base = f"/dashboard/{business['id']}/photos"
+    await client.post(f"{base}/{second['id']}/cover", data={"_csrf_token": token}, headers=HTML)
+    page = (await client.get(profile, headers=HTML)).text
+    assert page.index(second["storage_key"]) < page.index(first["storage_key"])
+    await client.post(f"{base}/{second['id']}/delete", data={"_csrf_token": token}, headers=HTML)
+    page = (await client.get(profile, headers=HTML)).text
+    assert first["storage_key"] in page and second["storage_key"] not in page
+
+
 async def test_other_owners_cannot_touch_the_photos(client, db, business):
     await upload(client, business["id"], ("a.png", png(), "image/png"))
     (image,) = await wait_ready(db, business["id"], 1)

@@ -16,7 +16,7 @@ from servicerw.analytics.services import AnalyticsWriter
 from servicerw.businesses import controllers as profile_routes
 from servicerw.businesses import manage_controllers as listing_routes
 from servicerw.businesses.listing import ListingService
-from servicerw.businesses.services import BusinessService
+from servicerw.businesses.services import BusinessService, ProfileService
 from servicerw.catalog.services import CatalogService
 from servicerw.core.auth import Access
 from servicerw.core.background import PollingWorker
@@ -65,6 +65,7 @@ class Services:
     cache: Cache
     catalog: CatalogService
     businesses: BusinessService
+    profiles: ProfileService
     search: SearchService
     analytics: AnalyticsWriter
     accounts: AccountService
@@ -79,9 +80,9 @@ class Services:
 
     PROVIDED = (
         "settings",
-        "cache",
         "catalog",
         "businesses",
+        "profiles",
         "search",
         "analytics",
         "accounts",
@@ -113,6 +114,8 @@ def build_services(settings: Settings) -> Services:
     accounts = AccountService()
     listings = ListingService(cache)
     photos = PhotoService(storage, cache)
+    inquiries = InquiryService()
+    reviews = ReviewService(cache)
     return Services(
         settings=settings,
         store=store,
@@ -120,13 +123,14 @@ def build_services(settings: Settings) -> Services:
         cache=cache,
         catalog=catalog,
         businesses=businesses,
+        profiles=ProfileService(storage, cache, reviews=reviews, response_times=inquiries),
         search=SearchService(businesses, catalog, cache),
         analytics=AnalyticsWriter(),
         accounts=accounts,
         listings=listings,
         photos=photos,
-        inquiries=InquiryService(),
-        reviews=ReviewService(),
+        inquiries=inquiries,
+        reviews=reviews,
         access=Access(users=accounts, businesses=listings),
         photo_worker=photo_worker(photos),
         email_worker=outbox_worker(settings.email),

@@ -13,7 +13,6 @@ from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from servicerw.core.auth import admin_only, base_url
-from servicerw.core.cache import Cache
 from servicerw.notifications.services import delivery_stats
 from servicerw.reviews.services import DECISIONS, PAGE_SIZE, ReviewService
 from servicerw.settings import Settings
@@ -48,7 +47,6 @@ class AdminController(Controller):
         review_id: FromPath[int],
         data: Form,
         reviews: NamedDependency[ReviewService],
-        cache: NamedDependency[Cache],
         settings: NamedDependency[Settings],
     ) -> Redirect:
         decision = data.get("decision") or ""
@@ -57,7 +55,6 @@ class AdminController(Controller):
         moderated = await reviews.moderate(review_id, decision, base_url(settings.server, request))
         if moderated is None:
             raise NotFoundException()
-        await cache.invalidate_business(moderated.slug)
         return Redirect(path=f"/admin/reviews?done={moderated.status}", status_code=303)
 
 

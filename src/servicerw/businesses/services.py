@@ -1,19 +1,28 @@
-"""Public business queries: only approved and active businesses are ever shown."""
+"""Public business queries: only approved and active businesses are ever shown.
+
+What leaves this domain is typed (msgspec structs, so that cached copies decode back to the same types):
+`BusinessCard` (home page, search results), `Profile` (the public profile) and `ProfilePage` (what the
+profile template shows). The profile's newest reviews, the reviewer's standing and the response time come
+from the reviews and inquiries domains through the small protocols below: this module imports neither."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
+
+import msgspec
 
 from servicerw.businesses.tables import Business
 from servicerw.core import db
 from servicerw.core.cache import PROFILE_TTL, Cache
 from servicerw.core.i18n import pick
 from servicerw.core.storage import IMAGE_WIDTHS, Storage, variant_key
-from servicerw.inquiries.services import median_response_minutes
-from servicerw.reviews.services import latest_reviews
 
 KIGALI = ZoneInfo("Africa/Kigali")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -27,8 +36,9 @@ LEFT JOIN LATERAL (
 ) cover ON true
 """
 
+# What `BusinessService.card` reads, named as in `business_search` (search results have the same names).
 CARD_COLUMNS = """
-b.id, b.business_name, b.slug, b.average_rating, b.review_count, b.is_verified,
+b.id AS business_id, b.business_name, b.slug, b.average_rating AS rating, b.review_count, b.is_verified,
 c.name_en AS category_en, c.name_rw AS category_rw, c.name_fr AS category_fr, c.slug AS category_slug,
 l.name AS place, d.name AS district, cover.storage_key AS cover_key, cover.width AS cover_width
 """
@@ -38,17 +48,26 @@ def _json(value):
     return json.loads(value) if isinstance(value, str) else value
 
 
-def picture(storage: Storage, storage_key: str | None, alt: str, width: int | None = None) -> dict | None:
-    """What a <picture> element needs: WebP and JPEG srcsets at the fixed widths this image has."""
+class Picture(msgspec.Struct, frozen=True):
+    """What a <picture> element needs: WebP and JPEG srcsets, the fallback JPEG and the alt text."""
+
+    alt: str
+    webp: str
+    jpeg: str
+    src: str
+
+
+def picture(storage: Storage, storage_key: str | None, alt: str, width: int | None = None) -> Picture | None:
+    """The <picture> of a stored image, at the fixed widths this image has (None without an image)."""
     if not storage_key:
         return None
     widths = [w for w in IMAGE_WIDTHS if not width or w <= max(width, IMAGE_WIDTHS[0])]
-    return {
-        "alt": alt,
-        "webp": ", ".join(f"{storage.url(variant_key(storage_key, w, 'webp'))} {w}w" for w in widths),
-        "jpeg": ", ".join(f"{storage.url(variant_key(storage_key, w, 'jpg'))} {w}w" for w in widths),
-        "src": storage.url(variant_key(storage_key, IMAGE_WIDTHS[0], "jpg")),
-    }
+    return Picture(
+        alt=alt,
+        webp=", ".join(f"{storage.url(variant_key(storage_key, w, 'webp'))} {w}w" for w in widths),
+        jpeg=", ".join(f"{storage.url(variant_key(storage_key, w, 'jpg'))} {w}w" for w in widths),
+        src=storage.url(variant_key(storage_key, IMAGE_WIDTHS[0], "jpg")),
+    )
 
 
 def opening_state(hours: dict, now: datetime | None = None) -> bool:
@@ -64,32 +83,62 @@ def opening_state(hours: dict, now: datetime | None = None) -> bool:
     return False
 
 
+# --- cards ---------------------------------------------------------------------------------------
+
+
+class BusinessCard(msgspec.Struct, frozen=True):
+    """One business in a list: the home page's featured businesses, search and browse results (which
+    cache their cards as JSON; `msgspec.convert` turns them back into cards). Built only by
+    `BusinessService.card`."""
+
+    id: int
+    name: str
+    slug: str
+    rating: float
+    review_count: int
+    verified: bool
+    category: str
+    category_slug: str
+    place: str
+    district: str | None
+    picture: Picture | None
+    distance_km: float | None = None  # only in results searched near a point
+
+
 class BusinessService:
     def __init__(self, storage: Storage, cache: Cache) -> None:
         self.storage = storage
         self.cache = cache
 
-    def card(self, row: dict, lang: str) -> dict:
-        return {
-            "id": row["id"],
-            "name": row["business_name"],
-            "slug": row["slug"],
-            "rating": float(row["average_rating"] or 0),
-            "review_count": row["review_count"],
-            "verified": row["is_verified"],
-            "category": pick(lang, row["category_en"], row["category_rw"], row["category_fr"]),
-            "category_slug": row["category_slug"],
-            "place": row["place"],
-            "district": row["district"],
-            "picture": picture(self.storage, row["cover_key"], row["business_name"], row["cover_width"]),
-        }
+    def card(
+        self, row: Mapping[str, Any], *, category: str, category_slug: str, place: str, district: str | None
+    ) -> BusinessCard:
+        """The one place a card is made. `row` has the card columns (`business_id`, `business_name`, `slug`,
+        `rating`, `review_count`, `is_verified`, `cover_key`, `cover_width`, and `distance_km` when searched
+        near a point); the names come in the visitor's language (the featured query and search find them
+        differently)."""
+        distance_km = row.get("distance_km")
+        return BusinessCard(
+            id=row["business_id"],
+            name=row["business_name"],
+            slug=row["slug"],
+            rating=float(row["rating"] or 0),
+            review_count=row["review_count"],
+            verified=row["is_verified"],
+            category=category,
+            category_slug=category_slug,
+            place=place,
+            district=district,
+            picture=picture(self.storage, row["cover_key"], row["business_name"], row["cover_width"]),
+            distance_km=round(distance_km, 1) if distance_km is not None else None,
+        )
 
     async def public_id(self, slug: str) -> int | None:
         """The id of a public (approved, active) business."""
         row = await db.fetchrow("SELECT id FROM businesses WHERE slug = $1 AND status = 'approved' AND is_active", slug)
         return row["id"] if row else None
 
-    async def featured(self, lang: str, limit: int = 8) -> list[dict]:
+    async def featured(self, lang: str, limit: int = 8) -> list[BusinessCard]:
         rows = await Business.raw(
             f"""SELECT {CARD_COLUMNS}
                 FROM businesses b
@@ -102,22 +151,188 @@ class BusinessService:
                 LIMIT {{}}""",
             limit,
         )
-        return [self.card(row, lang) for row in rows]
+        return [
+            self.card(
+                row,
+                category=pick(lang, row["category_en"], row["category_rw"], row["category_fr"]),
+                category_slug=row["category_slug"],
+                place=row["place"],
+                district=row["district"],
+            )
+            for row in rows
+        ]
 
-    async def profile(self, slug: str, lang: str) -> dict | None:
+
+# --- the profile -----------------------------------------------------------------------------------
+# What the profile needs from the reviews and inquiries domains, as protocols: `ReviewService` and
+# `InquiryService` satisfy them and are passed in by the wiring point (`create_app`).
+
+
+class PublishedReview(Protocol):
+    """A published review as the profile shows it (the reviews domain's `ReviewSummary` is one)."""
+
+    @property
+    def author(self) -> str: ...
+    @property
+    def rating(self) -> int: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def owner_reply(self) -> str | None: ...
+
+
+class ReviewerStanding(Protocol):
+    """What a logged-in visitor may do in the profile's review box (the reviews domain's `Standing`)."""
+
+    @property
+    def is_owner(self) -> bool: ...
+    @property
+    def review_status(self) -> str | None: ...
+
+
+class ReviewSource(Protocol):
+    async def latest(self, business_id: int) -> Sequence[PublishedReview]:
+        """The newest approved reviews of a business, newest first."""
+        ...
+
+    async def standing(self, business_id: int, user_id: int) -> ReviewerStanding:
+        """Whether this user owns the business, or has reviewed it (and how that review stands)."""
+        ...
+
+
+class ResponseTimeSource(Protocol):
+    async def median_response_minutes(self, business_id: int) -> float | None:
+        """Median minutes to a first reply (None when there are too few replies to tell)."""
+        ...
+
+
+class ServiceOffer(msgspec.Struct, frozen=True):
+    name: str
+    price_rwf: int | None
+
+
+class ProfileReview(msgspec.Struct, frozen=True):
+    """A review on the profile (the date only: the profile is cached as JSON)."""
+
+    author: str
+    rating: int
+    body: str
+    created_at: date
+    owner_reply: str | None
+
+
+class Profile(msgspec.Struct, frozen=True):
+    """The public profile of a business, names in one language. Cached as JSON for an hour (the
+    services' write methods drop it through `Cache.invalidate_business`); `open_now` is never cached,
+    it is set on every read."""
+
+    id: int
+    name: str
+    slug: str
+    description: str
+    verified: bool
+    phone: str
+    whatsapp_digits: str
+    whatsapp: str
+    email: str
+    website: str
+    address: str
+    latitude: float | None
+    longitude: float | None
+    momo_pay_code: str
+    rating: float
+    review_count: int
+    category: str
+    category_slug: str
+    parent_category: str
+    parent_category_slug: str | None
+    place: str
+    sector: str | None
+    district: str | None
+    district_slug: str | None
+    province: str | None
+    province_slug: str | None
+    hours: list[tuple[str, list[list[str]]]]  # (day, [[start, end], ...]) for every day of the week
+    has_hours: bool
+    services: list[ServiceOffer]
+    pictures: list[Picture]
+    reviews: list[ProfileReview]  # the newest few
+    response_minutes: float | None
+    open_now: bool | None = None
+
+
+def _fresh_inquiry() -> dict[str, Any]:
+    # A new idempotency key per page: a double tap on "send" makes one message.
+    return {"form": {}, "errors": {}, "key": str(uuid.uuid4())}
+
+
+def _fresh_review() -> dict[str, Any]:
+    return {"form": {}, "errors": {}}
+
+
+@dataclass(frozen=True)
+class ProfilePage:
+    """Everything the profile page (`businesses/profile.html`) shows: the profile, the visitor's review
+    standing, and the state of its two forms (the inquiry and review controllers pass theirs back with
+    errors). `context()` is the template context."""
+
+    profile: Profile
+    standing: ReviewerStanding | None
+    logged_in: bool
+    inquiry: dict[str, Any] = field(default_factory=_fresh_inquiry)
+    review: dict[str, Any] = field(default_factory=_fresh_review)
+
+    def context(self) -> dict[str, Any]:
+        return {
+            "b": self.profile,
+            "standing": self.standing,
+            "logged_in": self.logged_in,
+            "inquiry": self.inquiry,
+            "review": self.review,
+        }
+
+
+class ProfileService:
+    """The public profile, assembled in one place: the business, its photos, its newest reviews and its
+    response time (the last two from the sources it is given)."""
+
+    def __init__(
+        self, storage: Storage, cache: Cache, reviews: ReviewSource, response_times: ResponseTimeSource
+    ) -> None:
+        self.storage = storage
+        self.cache = cache
+        self.reviews = reviews
+        self.response_times = response_times
+
+    async def profile(self, slug: str, lang: str) -> Profile | None:
         """The public profile (cached 1 h; `Cache.invalidate_business` drops it on change)."""
         key = self.cache.profile_key(slug, lang)
-        business = await self.cache.get(key)
-        if business is None:
-            business = await self._load_profile(slug, lang)
-            if business is None:
+        profile = _decoded(await self.cache.get(key), Profile)
+        if profile is None:
+            profile = await self._load(slug, lang)
+            if profile is None:
                 return None
-            await self.cache.set(key, business, PROFILE_TTL)
-        hours = dict(business["hours"])
-        business["open_now"] = opening_state(hours) if business["has_hours"] else None
-        return business
+            await self.cache.set(key, msgspec.to_builtins(profile), PROFILE_TTL)
+        open_now = opening_state(dict(profile.hours)) if profile.has_hours else None
+        return msgspec.structs.replace(profile, open_now=open_now)
 
-    async def _load_profile(self, slug: str, lang: str) -> dict | None:
+    async def page(
+        self,
+        profile: Profile,
+        user_id: int | None,
+        *,
+        inquiry: dict[str, Any] | None = None,
+        review: dict[str, Any] | None = None,
+    ) -> ProfilePage:
+        """The profile page for this visitor: for a logged-in one, whether they may review the business;
+        a fresh inquiry form and review form unless given."""
+        standing = await self.reviews.standing(profile.id, user_id) if user_id else None
+        forms = {k: v for k, v in (("inquiry", inquiry), ("review", review)) if v is not None}
+        return ProfilePage(profile, standing, user_id is not None, **forms)
+
+    async def _load(self, slug: str, lang: str) -> Profile | None:
         rows = await Business.raw(
             """SELECT b.id, b.business_name, b.slug, b.description_en, b.description_rw, b.description_fr,
                       b.is_verified, b.phone, b.whatsapp_number, b.email, b.website, b.address,
@@ -150,50 +365,69 @@ class BusinessService:
                    WHERE business_id = {} AND status = 'ready' ORDER BY is_cover DESC, position LIMIT 12""",
                 row["id"],
             ).run(),
-            latest_reviews(row["id"]),
-            median_response_minutes(row["id"]),
+            self.reviews.latest(row["id"]),
+            self.response_times.median_response_minutes(row["id"]),
         )
         hours = _json(row["opening_hours"]) or {}
         services = _json(row["services"]) or []
-        return {
-            "id": row["id"],
-            "name": row["business_name"],
-            "slug": row["slug"],
-            "description": pick(lang, row["description_en"], row["description_rw"], row["description_fr"]),
-            "verified": row["is_verified"],
-            "phone": row["phone"],
-            "whatsapp_digits": "".join(ch for ch in row["whatsapp_number"] if ch.isdigit()),
-            "whatsapp": row["whatsapp_number"],
-            "email": row["email"],
-            "website": row["website"],
-            "address": row["address"],
-            "latitude": row["latitude"],
-            "longitude": row["longitude"],
-            "momo_pay_code": row["momo_pay_code"],
-            "rating": float(row["average_rating"] or 0),
-            "review_count": row["review_count"],
-            "category": pick(lang, row["category_en"], row["category_rw"], row["category_fr"]),
-            "category_slug": row["category_slug"],
-            "parent_category": pick(lang, row["parent_en"], row["parent_rw"], row["parent_fr"]),
-            "parent_category_slug": row["parent_category_slug"],
-            "place": row["place"],
-            "sector": row["sector"],
-            "district": row["district"],
-            "district_slug": row["district_slug"],
-            "province": row["province"],
-            "province_slug": row["province_slug"],
-            "hours": [(day, hours.get(day) or []) for day in DAYS],
-            "has_hours": bool(hours),
-            "services": [
-                {
-                    "name": pick(lang, s.get("name_en"), s.get("name_rw"), s.get("name_fr")),
-                    "price_rwf": s.get("price_rwf"),
-                }
+        return Profile(
+            id=row["id"],
+            name=row["business_name"],
+            slug=row["slug"],
+            description=pick(lang, row["description_en"], row["description_rw"], row["description_fr"]),
+            verified=row["is_verified"],
+            phone=row["phone"],
+            whatsapp_digits="".join(ch for ch in row["whatsapp_number"] if ch.isdigit()),
+            whatsapp=row["whatsapp_number"],
+            email=row["email"],
+            website=row["website"],
+            address=row["address"],
+            latitude=row["latitude"],
+            longitude=row["longitude"],
+            momo_pay_code=row["momo_pay_code"],
+            rating=float(row["average_rating"] or 0),
+            review_count=row["review_count"],
+            category=pick(lang, row["category_en"], row["category_rw"], row["category_fr"]),
+            category_slug=row["category_slug"],
+            parent_category=pick(lang, row["parent_en"], row["parent_rw"], row["parent_fr"]),
+            parent_category_slug=row["parent_category_slug"],
+            place=row["place"],
+            sector=row["sector"],
+            district=row["district"],
+            district_slug=row["district_slug"],
+            province=row["province"],
+            province_slug=row["province_slug"],
+            hours=[(day, hours.get(day) or []) for day in DAYS],
+            has_hours=bool(hours),
+            services=[
+                ServiceOffer(
+                    name=pick(lang, s.get("name_en"), s.get("name_rw"), s.get("name_fr")),
+                    price_rwf=s.get("price_rwf"),
+                )
                 for s in services
             ],
-            "pictures": [
+            pictures=[
                 picture(self.storage, img["storage_key"], img["alt_text"] or row["business_name"]) for img in images
             ],
-            "reviews": [{**r, "created_at": r["created_at"].date().isoformat()} for r in reviews],
-            "response_minutes": response_minutes,
-        }
+            reviews=[
+                ProfileReview(
+                    author=r.author,
+                    rating=r.rating,
+                    body=r.body,
+                    created_at=r.created_at.date(),
+                    owner_reply=r.owner_reply,
+                )
+                for r in reviews
+            ],
+            response_minutes=response_minutes,
+        )
+
+
+def _decoded(value: Any, kind: type[msgspec.Struct]) -> Any:
+    """A cached value as its type again; None when missing or cached by an older version (then reloaded)."""
+    if value is None:
+        return None
+    try:
+        return msgspec.convert(value, kind)
+    except msgspec.ValidationError:
+        return None

@@ -13,10 +13,9 @@ from litestar.params import Body, FromPath, QueryParameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
-from servicerw.businesses.controllers import profile_context
-from servicerw.businesses.services import BusinessService
+from servicerw.businesses.services import ProfileService
 from servicerw.core import i18n
-from servicerw.core.auth import OwnedBusiness, base_url
+from servicerw.core.auth import CurrentUser, OwnedBusiness, base_url
 from servicerw.core.forms import FormErrors
 from servicerw.core.sessions import client_address
 from servicerw.core.throttle import Throttle
@@ -25,11 +24,10 @@ from servicerw.inquiries.services import (
     INBOX_STATUSES,
     PAGE_SIZE,
     InquiryService,
-    method_label,
     parse_key,
+    sent_inquiry,
     validate,
 )
-from servicerw.reviews.services import ReviewService
 from servicerw.settings import Settings
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -45,17 +43,6 @@ def _throttles(request: Request) -> tuple[Throttle, Throttle]:
     return Throttle(store, *PER_ADDRESS), Throttle(store, *PER_BUSINESS)
 
 
-def _confirmation(business: dict, slug: str, email: str, message: str, contact: str) -> dict:
-    """What the confirmation shows (the same keys as `InquiryService.sent`)."""
-    return {
-        "customer_email": email,
-        "message": message,
-        "business_name": business["business_name"],
-        "slug": slug,
-        "method": method_label(contact),
-    }
-
-
 class InquiryController(Controller):
     path = "/b/{slug:str}/inquiries"
     request_class = HTMXRequest
@@ -67,8 +54,8 @@ class InquiryController(Controller):
         slug: FromPath[str],
         data: Form,
         inquiries: NamedDependency[InquiryService],
-        businesses: NamedDependency[BusinessService],
-        reviews: NamedDependency[ReviewService],
+        profiles: NamedDependency[ProfileService],
+        maybe_user: NamedDependency[CurrentUser | None],
         settings: NamedDependency[Settings],
     ) -> Template | Redirect:
         business = await inquiries.business_for_inquiry(slug[:180])
@@ -79,7 +66,7 @@ class InquiryController(Controller):
         if (data.get(HONEYPOT) or "").strip():
             # A bot: answer as if sent, store and send nothing.
             contact = form["preferred_contact"] or "phone"
-            sent = _confirmation(business, slug, form["email"], form["message"], contact)
+            sent = sent_inquiry(business["business_name"], slug, form["email"], form["message"], contact)
             fragment = wants_fragment(request)
             template = "inquiries/_sent.html" if fragment else "inquiries/sent.html"
             return Template(template, context={"sent": sent, "fragment": fragment}, headers=NO_STORE)
@@ -89,11 +76,11 @@ class InquiryController(Controller):
             if wants_fragment(request):
                 context = {"b": {"slug": slug, "name": business["business_name"]}, "inquiry": inquiry}
                 return Template("inquiries/_form.html", context=context, status_code=status, headers=NO_STORE)
-            profile = await businesses.profile(slug, i18n.current_language())
+            profile = await profiles.profile(slug, i18n.current_language())
             if profile is None:
                 raise NotFoundException()
-            context = await profile_context(request, profile, reviews, inquiry=inquiry)
-            return Template("businesses/profile.html", context=context, status_code=status, headers=NO_STORE)
+            page = await profiles.page(profile, maybe_user.id if maybe_user else None, inquiry=inquiry)
+            return Template("businesses/profile.html", context=page.context(), status_code=status, headers=NO_STORE)
 
         try:
             valid = validate(data)
@@ -119,7 +106,7 @@ class InquiryController(Controller):
             await by_address.hit(f"addr:{address}")
             await by_business.hit(f"biz:{business['id']}")
         if wants_fragment(request):  # what was sent is what the form holds (a repeated key holds the same)
-            sent = _confirmation(business, slug, valid.email, valid.message, valid.preferred_contact)
+            sent = sent_inquiry(business["business_name"], slug, valid.email, valid.message, valid.preferred_contact)
             return Template("inquiries/_sent.html", context={"sent": sent, "fragment": True}, headers=NO_STORE)
         return Redirect(path=f"/b/{slug}/inquiries/{valid.key}", status_code=303)
 

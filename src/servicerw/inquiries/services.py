@@ -37,6 +37,25 @@ class InquiryForm:
     key: uuid.UUID
 
 
+@dataclass(frozen=True)
+class SentInquiry:
+    """What the confirmation of a sent inquiry shows (the page after sending, and the htmx fragment that
+    replaces the form). Built by `sent_inquiry` only."""
+
+    business_name: str
+    slug: str
+    customer_email: str
+    message: str
+    method: str  # how the business will answer, already translated ("phone call", "WhatsApp", "email")
+
+
+def sent_inquiry(business_name: str, slug: str, email: str, message: str, contact: str) -> SentInquiry:
+    """The confirmation of an inquiry: from the stored row, or from the form just sent (no second query)."""
+    return SentInquiry(
+        business_name=business_name, slug=slug, customer_email=email, message=message, method=method_label(contact)
+    )
+
+
 def method_label(method: str) -> str:
     return {"phone": _("phone call"), "whatsapp": _("WhatsApp"), "email": _("email")}.get(method, method)
 
@@ -181,7 +200,7 @@ class InquiryService:
                 )
         return dict(row), True
 
-    async def sent(self, slug: str, key: uuid.UUID) -> dict | None:
+    async def sent(self, slug: str, key: uuid.UUID) -> SentInquiry | None:
         """The confirmation page of a sent inquiry (found by its unguessable key)."""
         row = await db.fetchrow(
             """SELECT i.customer_email, i.message, i.preferred_contact, b.business_name, b.slug
@@ -190,7 +209,11 @@ class InquiryService:
             key,
             slug,
         )
-        return {**row, "method": method_label(row["preferred_contact"])} if row else None
+        if row is None:
+            return None
+        return sent_inquiry(
+            row["business_name"], row["slug"], row["customer_email"], row["message"], row["preferred_contact"]
+        )
 
     # --- the owner's inbox -----------------------------------------------------------------------
 
@@ -311,21 +334,23 @@ class InquiryService:
         )
         return result.endswith(" 1")
 
+    # --- for the business profile --------------------------------------------------------------------
 
-async def median_response_minutes(business_id: int) -> float | None:
-    """Median time to the first reply, in minutes, over the last 90 days (None with fewer than 3 replies)."""
-    row = await db.fetchrow(
-        """SELECT count(*) AS n,
-                  extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY replied_at - created_at)) / 60
-                      AS minutes
-           FROM customer_inquiries
-           WHERE business_id = $1 AND created_at >= now() - $2::interval AND replied_at IS NOT NULL""",
-        business_id,
-        RESPONSE_WINDOW,
-    )
-    if row is None or row["n"] < RESPONSE_MIN_REPLIES:
-        return None
-    return float(row["minutes"])
+    async def median_response_minutes(self, business_id: int) -> float | None:
+        """Median time to the first reply, in minutes, over the last 90 days (None with fewer than 3
+        replies). The business profile shows it ("Usually replies within 3 hours")."""
+        row = await db.fetchrow(
+            """SELECT count(*) AS n,
+                      extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY replied_at - created_at)) / 60
+                          AS minutes
+               FROM customer_inquiries
+               WHERE business_id = $1 AND created_at >= now() - $2::interval AND replied_at IS NOT NULL""",
+            business_id,
+            RESPONSE_WINDOW,
+        )
+        if row is None or row["n"] < RESPONSE_MIN_REPLIES:
+            return None
+        return float(row["minutes"])
 
 
 def response_time_text(minutes: float | None) -> str:

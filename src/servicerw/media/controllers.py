@@ -121,7 +121,6 @@ class PhotoController(Controller):
             await photos.move(business.id, image_id, -1 if action == "up" else 1)
         else:
             raise NotFoundException()
-        await photos.cache.invalidate_business(business.slug)
         if request.htmx:
             return await self._page(request, business, photos, [])
         return Redirect(path=f"/dashboard/{business.id}/photos", status_code=303)

@@ -111,6 +111,12 @@ class PhotoService:
             done += 1
         return done
 
+    async def _changed(self, business_id: int) -> None:
+        """The business's photos changed: drop its cached profile and search results."""
+        row = await db.fetchrow("SELECT slug FROM businesses WHERE id = $1", business_id)
+        if row is not None:
+            await self.cache.invalidate_business(row["slug"])
+
     async def delete(self, business_id: int, image_id: int) -> bool:
         row = await db.fetchrow(
             "DELETE FROM business_images WHERE id = $1 AND business_id = $2 RETURNING storage_key, width",
@@ -122,12 +128,14 @@ class PhotoService:
         for key in [*variant_keys(row["storage_key"]), original_key(row["storage_key"])]:
             with suppress(StorageUnavailable):
                 await self.storage.delete(key)
+        await self._changed(business_id)
         return True
 
     async def set_cover(self, business_id: int, image_id: int) -> None:
         await db.execute(
             "UPDATE business_images SET is_cover = (id = $2) WHERE business_id = $1", business_id, image_id
         )
+        await self._changed(business_id)
 
     async def move(self, business_id: int, image_id: int, step: int) -> None:
         """Swap a photo with its neighbour (step -1: earlier, +1: later); positions are then renumbered."""
@@ -146,6 +154,7 @@ class PhotoService:
             await conn.executemany(
                 "UPDATE business_images SET position = $2 WHERE id = $1", [(pid, n) for n, pid in enumerate(ids)]
             )
+        await self._changed(business_id)
 
 
 def photo_worker(photos: PhotoService) -> PollingWorker:

@@ -12,11 +12,9 @@ from litestar.params import Body, FromPath, QueryParameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
-from servicerw.businesses.controllers import profile_context
-from servicerw.businesses.services import BusinessService
+from servicerw.businesses.services import ProfileService
 from servicerw.core import i18n
 from servicerw.core.auth import CurrentUser, LoginRequired, OwnedBusiness
-from servicerw.core.cache import Cache
 from servicerw.core.forms import FormErrors
 from servicerw.core.web import wants_fragment
 from servicerw.reviews.services import PAGE_SIZE, ReviewService
@@ -33,14 +31,14 @@ class ReviewController(Controller):
     async def all_reviews(
         self,
         slug: FromPath[str],
-        businesses: NamedDependency[BusinessService],
+        profiles: NamedDependency[ProfileService],
         reviews: NamedDependency[ReviewService],
         page: Annotated[int, QueryParameter(ge=1, le=10000)] = 1,
     ) -> Template:
-        business = await businesses.profile(slug[:180], i18n.current_language())
+        business = await profiles.profile(slug[:180], i18n.current_language())
         if business is None:
             raise NotFoundException()
-        rows = await reviews.page(business["id"], page)
+        rows = await reviews.page(business.id, page)
         context = {"b": business, "reviews": rows[:PAGE_SIZE], "page": page, "has_next": len(rows) > PAGE_SIZE}
         return Template("reviews/page.html", context=context)
 
@@ -51,31 +49,31 @@ class ReviewController(Controller):
         slug: FromPath[str],
         data: Form,
         maybe_user: NamedDependency[CurrentUser | None],
-        businesses: NamedDependency[BusinessService],
+        profiles: NamedDependency[ProfileService],
         reviews: NamedDependency[ReviewService],
     ) -> Template | Redirect:
-        business = await businesses.profile(slug[:180], i18n.current_language())
+        business = await profiles.profile(slug[:180], i18n.current_language())
         if business is None:
             raise NotFoundException()
         if maybe_user is None:
-            raise LoginRequired(next_path=f"/b/{business['slug']}")
+            raise LoginRequired(next_path=f"/b/{business.slug}")
         user_id = maybe_user.id
         form = {"rating": (data.get("rating") or "")[:2], "body": (data.get("body") or "")[:3000]}
         review: dict = {"form": form, "errors": {}}
         status = 200
         try:
-            await reviews.submit(business["id"], user_id, form["rating"], form["body"], i18n.current_language())
+            await reviews.submit(business.id, user_id, form["rating"], form["body"], i18n.current_language())
             review["done"] = True
         except FormErrors as error:
             review["errors"], status = error.errors, error.status
         if wants_fragment(request):
-            standing = await reviews.standing(business["id"], user_id)
+            standing = await reviews.standing(business.id, user_id)
             context = {"b": business, "review": review, "logged_in": True, "standing": standing}
             return Template("reviews/_box.html", context=context, status_code=status, headers=NO_STORE)
         if review.get("done"):
-            return Redirect(path=f"/b/{business['slug']}?reviewed=1#reviews", status_code=303)
-        context = await profile_context(request, business, reviews, review=review)
-        return Template("businesses/profile.html", context=context, status_code=status, headers=NO_STORE)
+            return Redirect(path=f"/b/{business.slug}?reviewed=1#reviews", status_code=303)
+        profile_page = await profiles.page(business, user_id, review=review)
+        return Template("businesses/profile.html", context=profile_page.context(), status_code=status, headers=NO_STORE)
 
 
 class OwnerReviewController(Controller):
@@ -115,7 +113,6 @@ class OwnerReviewController(Controller):
         review_id: FromPath[int],
         data: Form,
         reviews: NamedDependency[ReviewService],
-        cache: NamedDependency[Cache],
     ) -> Template | Redirect:
         business, business_id = owned_business, owned_business.id
         text = (data.get("reply") or "")[:3000]
@@ -127,7 +124,6 @@ class OwnerReviewController(Controller):
             return await self._page(
                 business, reviews, 1, {review_id: error.errors["reply"]}, error.status, draft=(review_id, text)
             )
-        await cache.invalidate_business(business.slug)
         return Redirect(path=f"/dashboard/{business_id}/reviews?done={review_id}#r{review_id}", status_code=303)
 
 

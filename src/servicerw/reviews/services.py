@@ -6,10 +6,13 @@ moderation can never leave them out of step."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
+import msgspec
 
 from servicerw.core import db, i18n
+from servicerw.core.cache import Cache
 from servicerw.core.forms import FormErrors
 from servicerw.core.i18n import gettext as _
 from servicerw.notifications.compose import queue_message
@@ -32,20 +35,33 @@ class Moderated:
     status: str
 
 
+class ReviewSummary(msgspec.Struct, frozen=True):
+    """A published review as the public sees it (the author as "First L."). The business profile reads
+    the newest ones through `ReviewService.latest`."""
+
+    id: int
+    rating: int
+    body: str
+    created_at: datetime
+    owner_reply: str | None
+    owner_replied_at: datetime | None
+    author: str
+
+
+class Standing(msgspec.Struct, frozen=True):
+    """What a logged-in user may do on a business's profile: nothing if they own it; else write a review,
+    unless they already did (`review_status`: pending, approved or rejected)."""
+
+    is_owner: bool
+    review_status: str | None
+
+
 def _rows(rows) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-async def latest_reviews(business_id: int, limit: int = LATEST) -> list[dict]:
-    """The newest approved reviews of a business (for its profile)."""
-    return _rows(
-        await db.fetch(
-            f"""SELECT {_PUBLIC_COLUMNS} FROM reviews r JOIN users u ON u.id = r.user_id
-                WHERE r.business_id = $1 AND r.status = 'approved' ORDER BY r.created_at DESC LIMIT $2""",
-            business_id,
-            limit,
-        )
-    )
+def _summaries(rows) -> list[ReviewSummary]:
+    return [ReviewSummary(**dict(r)) for r in rows]
 
 
 def validate(rating_raw: str, body: str) -> tuple[int, str]:
@@ -67,9 +83,23 @@ def validate(rating_raw: str, body: str) -> tuple[int, str]:
 
 
 class ReviewService:
-    async def page(self, business_id: int, page: int) -> list[dict]:
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+
+    async def latest(self, business_id: int, limit: int = LATEST) -> list[ReviewSummary]:
+        """The newest approved reviews of a business (for its profile)."""
+        return _summaries(
+            await db.fetch(
+                f"""SELECT {_PUBLIC_COLUMNS} FROM reviews r JOIN users u ON u.id = r.user_id
+                    WHERE r.business_id = $1 AND r.status = 'approved' ORDER BY r.created_at DESC LIMIT $2""",
+                business_id,
+                limit,
+            )
+        )
+
+    async def page(self, business_id: int, page: int) -> list[ReviewSummary]:
         """Approved reviews, newest first (one more than a page: tells whether there is a next page)."""
-        return _rows(
+        return _summaries(
             await db.fetch(
                 f"""SELECT {_PUBLIC_COLUMNS} FROM reviews r JOIN users u ON u.id = r.user_id
                     WHERE r.business_id = $1 AND r.status = 'approved'
@@ -80,7 +110,7 @@ class ReviewService:
             )
         )
 
-    async def standing(self, business_id: int, user_id: int) -> dict:
+    async def standing(self, business_id: int, user_id: int) -> Standing:
         """What this user may do on this business's profile: write a review, see theirs, or nothing (owner)."""
         row = await db.fetchrow(
             """SELECT b.owner_id = $2 AS is_owner, r.status
@@ -90,8 +120,8 @@ class ReviewService:
             user_id,
         )
         if row is None:
-            return {"is_owner": False, "mine": None}
-        return {"is_owner": bool(row["is_owner"]), "mine": {"status": row["status"]} if row["status"] else None}
+            return Standing(is_owner=False, review_status=None)
+        return Standing(is_owner=bool(row["is_owner"]), review_status=row["status"])
 
     async def submit(self, business_id: int, user_id: int, rating_raw: str, body: str, language: str) -> None:
         """A new review, pending until moderated."""
@@ -135,8 +165,14 @@ class ReviewService:
     async def moderate(self, review_id: int, decision: str, base_url: str) -> Moderated | None:
         """Approve or reject a review and recompute the business's rating in the same transaction. The
         business row is locked before anything else: a concurrent moderation of another review of the
-        same business waits, then recomputes from a snapshot that includes this one."""
-        status = DECISIONS[decision]
+        same business waits, then recomputes from a snapshot that includes this one. Once committed, the
+        business's cached profile and search results are dropped."""
+        moderated = await self._moderate(review_id, DECISIONS[decision], base_url)
+        if moderated is not None:
+            await self.cache.invalidate_business(moderated.slug)
+        return moderated
+
+    async def _moderate(self, review_id: int, status: str, base_url: str) -> Moderated | None:
         async with db.engine().pool.acquire() as conn, conn.transaction():
             business_id = await conn.fetchval("SELECT business_id FROM reviews WHERE id = $1", review_id)
             if business_id is None:
@@ -236,22 +272,25 @@ class ReviewService:
         return row["n"] if row else 0
 
     async def reply(self, business_id: int, review_id: int, text: str) -> None:
-        """The owner's public answer; once per review (a second one is refused)."""
+        """The owner's public answer; once per review (a second one is refused). The business's cached
+        profile is dropped: the answer shows at once."""
         text = text.strip().replace("\r\n", "\n")
         if not REPLY_MIN <= len(text) <= REPLY_MAX:
             raise FormErrors(
                 {"reply": _("Write a reply of %(min)d to %(max)d characters.", min=REPLY_MIN, max=REPLY_MAX)}
             )
         async with db.engine().pool.acquire() as conn:
-            updated = await conn.fetchval(
-                """UPDATE reviews SET owner_reply = $3, owner_replied_at = now(), updated_at = now()
-                   WHERE id = $1 AND business_id = $2 AND status = 'approved' AND owner_replied_at IS NULL
-                   RETURNING id""",
+            slug = await conn.fetchval(
+                """UPDATE reviews r SET owner_reply = $3, owner_replied_at = now(), updated_at = now()
+                   FROM businesses b
+                   WHERE r.id = $1 AND r.business_id = $2 AND r.status = 'approved' AND r.owner_replied_at IS NULL
+                     AND b.id = r.business_id
+                   RETURNING b.slug""",
                 review_id,
                 business_id,
                 text,
             )
-            if updated is None:
+            if slug is None:
                 exists = await conn.fetchval(
                     "SELECT 1 FROM reviews WHERE id = $1 AND business_id = $2 AND status = 'approved'",
                     review_id,
@@ -260,3 +299,4 @@ class ReviewService:
                 if not exists:
                     raise LookupError(review_id)
                 raise FormErrors({"reply": _("You have already answered this review.")}, status=409)
+        await self.cache.invalidate_business(slug)

@@ -99,7 +99,7 @@ def record(analytics: AnalyticsWriter, result: SearchResult, lang: str, source: 
         page=params.page,
         source=source,
     )
-    analytics.impressions([item["id"] for item in result.items], source, params.q)
+    analytics.impressions([item.id for item in result.items], source, params.q)
 
 
 class SearchController(Controller):

@@ -11,7 +11,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from urllib.parse import urlencode
 
-from servicerw.businesses.services import KIGALI, BusinessService, picture
+import msgspec
+
+from servicerw.businesses.services import KIGALI, BusinessCard, BusinessService
 from servicerw.catalog.services import CatalogService
 from servicerw.core import db
 from servicerw.core.background import PollingWorker
@@ -98,7 +100,7 @@ _DEFAULTS = {f.name: f.default for f in fields(SearchParams)}
 @dataclass
 class SearchResult:
     params: SearchParams
-    items: list[dict]
+    items: list[BusinessCard]
     total: int
     pages: int
     facets: dict = field(default_factory=dict)
@@ -129,12 +131,14 @@ class SearchService:
         normalised = replace(params, q=" ".join(plain(w) for w in words_of(params.q)))
         key = f"search:{version}:{lang}:" + digest(asdict(normalised), open_slot)
         payload = await self.cache.get(key) if use_cache else None
-        if payload is None:
+        items = _cards(payload["items"]) if payload is not None else None
+        if payload is None or items is None:
             payload = await self._search(params, lang)
-            await self.cache.set(key, payload, SEARCH_TTL)
+            items = payload["items"]
+            await self.cache.set(key, msgspec.to_builtins(payload), SEARCH_TTL)
         return SearchResult(
             params=params,
-            items=payload["items"],
+            items=items,
             total=payload["total"],
             pages=max(1, math.ceil(payload["total"] / PAGE_SIZE)),
             facets=payload["facets"],
@@ -361,24 +365,17 @@ class SearchService:
         }
         return {"items": items, "total": row["total"], "facets": facets}
 
-    def _card(self, r: dict, lang: str) -> dict:
+    def _card(self, r: dict, lang: str) -> BusinessCard:
         """A result card from the search row alone (names come from the in-memory catalog): no second query."""
         category = self.catalog.categories.get(r["category_id"])
         district = self.catalog.places.get(r["district_id"]) if r["district_id"] else None
-        return {
-            "id": r["business_id"],
-            "name": r["business_name"],
-            "slug": r["slug"],
-            "rating": float(r["rating"] or 0),
-            "review_count": r["review_count"],
-            "verified": r["is_verified"],
-            "category": category.name(lang) if category else "",
-            "category_slug": category.slug if category else "",
-            "place": self.catalog.place_names.get(r["location_id"], ""),
-            "district": district.name if district else "",
-            "picture": picture(self.businesses.storage, r["cover_key"], r["business_name"], r["cover_width"]),
-            "distance_km": round(r["distance_km"], 1) if r["distance_km"] is not None else None,
-        }
+        return self.businesses.card(
+            r,
+            category=category.name(lang) if category else "",
+            category_slug=category.slug if category else "",
+            place=self.catalog.place_names.get(r["location_id"], ""),
+            district=district.name if district else "",
+        )
 
     async def _correct(self, words: list[str]) -> list[str]:
         """Each word that starts no known word is replaced by the most similar known word."""
@@ -436,6 +433,14 @@ class SearchService:
                         }
                     )
         return suggestions
+
+
+def _cards(cached: list) -> list[BusinessCard] | None:
+    """Cached result cards as cards again; None when cached by an older version (then searched afresh)."""
+    try:
+        return msgspec.convert(cached, list[BusinessCard])
+    except msgspec.ValidationError:
+        return None
 
 
 def _starts_words(text: str, needle: str) -> bool:
