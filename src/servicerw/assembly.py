@@ -18,6 +18,7 @@ from servicerw.businesses import manage_controllers as listing_routes
 from servicerw.businesses.listing import ListingService
 from servicerw.businesses.services import BusinessService, ProfileService
 from servicerw.catalog.services import CatalogService
+from servicerw.core.audit import AuditLog
 from servicerw.core.auth import Access
 from servicerw.core.background import PollingWorker
 from servicerw.core.cache import Cache
@@ -29,6 +30,7 @@ from servicerw.inquiries import controllers as inquiry_routes
 from servicerw.inquiries.services import InquiryService
 from servicerw.media import controllers as media_routes
 from servicerw.media.services import PhotoService, photo_worker
+from servicerw.moderation.services import ModerationService
 from servicerw.notifications.services import outbox_worker
 from servicerw.reviews import controllers as review_routes
 from servicerw.reviews.services import ReviewService
@@ -73,6 +75,8 @@ class Services:
     photos: PhotoService
     inquiries: InquiryService
     reviews: ReviewService
+    moderation: ModerationService
+    audit: AuditLog
     access: Access
     # Background work outside requests (the app runs them; so does `servicerw worker`).
     photo_worker: PollingWorker
@@ -90,6 +94,8 @@ class Services:
         "photos",
         "inquiries",
         "reviews",
+        "moderation",
+        "audit",
     )
 
     def providers(self) -> dict[str, Provide]:
@@ -131,6 +137,8 @@ def build_services(settings: Settings) -> Services:
         photos=photos,
         inquiries=inquiries,
         reviews=reviews,
+        moderation=ModerationService(cache),
+        audit=AuditLog(),
         access=Access(users=accounts, businesses=listings),
         photo_worker=photo_worker(photos),
         email_worker=outbox_worker(settings.email),

@@ -23,5 +23,6 @@ APP_REGISTRY = AppRegistry(
         "servicerw.analytics.piccolo_app",
         "servicerw.search.piccolo_app",
         "servicerw.notifications.piccolo_app",
+        "servicerw.admin.piccolo_app",
     ]
 )

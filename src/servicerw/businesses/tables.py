@@ -47,6 +47,10 @@ class Business(Table, tablename="businesses"):
     average_rating = Numeric(digits=(3, 2), default=Decimal("0"))
     review_count = Integer(default=0)
     owner = ForeignKey(User, null=True, default=None, db_column_name="owner_id")
+    # Why an operator rejected or suspended it (shown to the owner); empty otherwise.
+    status_reason = Text(default="")
+    # Featured until then (None with is_featured: no end date); the featured list ignores a past date.
+    featured_until = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     # search_vector (tsvector, kept by a trigger) is added by a raw migration step: Piccolo has no type.
