@@ -3,16 +3,22 @@ The admin issue builds the full back office; anyone else gets 404, as for a page
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
-from servicerw.core.auth import admin_only, base_url
+from servicerw.core.audit import PAGE_SIZE as AUDIT_PAGE
+from servicerw.core.audit import AuditFilter, AuditLog
+from servicerw.core.auth import INT4_MAX, CurrentUser, admin_only, base_url
+from servicerw.core.forms import has_control_characters
+from servicerw.core.web import KIGALI
 from servicerw.notifications.services import delivery_stats
 from servicerw.reviews.services import DECISIONS, PAGE_SIZE, ReviewService
 from servicerw.settings import Settings
@@ -48,14 +54,53 @@ class AdminController(Controller):
         data: Form,
         reviews: NamedDependency[ReviewService],
         settings: NamedDependency[Settings],
+        user: NamedDependency[CurrentUser],
     ) -> Redirect:
         decision = data.get("decision") or ""
         if decision not in DECISIONS:
             raise ValidationException("decision must be approve or reject")
-        moderated = await reviews.moderate(review_id, decision, base_url(settings.server, request))
+        moderated = await reviews.moderate(review_id, decision, base_url(settings.server, request), actor_id=user.id)
         if moderated is None:
             raise NotFoundException()
         return Redirect(path=f"/admin/reviews?done={moderated.status}", status_code=303)
+
+    @get("/audit", name="admin_audit")
+    async def audit_log(
+        self,
+        audit: NamedDependency[AuditLog],
+        action: Annotated[str, QueryParameter(max_length=40)] = "",
+        target_type: Annotated[str, QueryParameter(max_length=20)] = "",
+        target_id: Annotated[int | None, QueryParameter(ge=1, le=INT4_MAX)] = None,
+        actor: Annotated[str, QueryParameter(max_length=254)] = "",
+        since: FromQuery[date | None] = None,
+        until: FromQuery[date | None] = None,
+        page: Annotated[int, QueryParameter(ge=1, le=10000)] = 1,
+    ) -> Template:
+        """Every operator action, newest first; filter by action, target, operator (email) and days."""
+        if since and until and since > until:
+            raise ValidationException("since must not be after until")
+        if has_control_characters(action, target_type, actor):
+            raise ValidationException("control characters are not allowed")
+        where = AuditFilter(
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            actor_email=actor.strip().lower(),
+            since=datetime.combine(since, time(), KIGALI) if since else None,
+            until=datetime.combine(until + timedelta(days=1), time(), KIGALI) if until else None,
+        )
+        rows = await audit.entries(where, page)
+        query = {"action": action, "target_type": target_type, "target_id": target_id or "", "actor": actor}
+        query |= {"since": since or "", "until": until or ""}
+        context = {
+            "entries": rows[:AUDIT_PAGE],
+            "has_next": len(rows) > AUDIT_PAGE,
+            "page": page,
+            "actions": await audit.actions(),
+            "filters": query,
+            "query": urlencode({k: v for k, v in query.items() if v}),
+        }
+        return Template("admin/audit.html", context=context, headers=NO_STORE)
 
 
 ROUTES = [AdminController]

@@ -55,13 +55,18 @@ class AuditEntry:
     after: dict
     note: str
 
+    def changes(self) -> list[tuple[str, Any, Any]]:
+        """(field, before, after) for every field that differs, in a stable order."""
+        keys = sorted(set(self.before) | set(self.after))
+        return [(k, self.before.get(k), self.after.get(k)) for k in keys if self.before.get(k) != self.after.get(k)]
+
 
 @dataclass(frozen=True, slots=True)
 class AuditFilter:
     action: str = ""
     target_type: str = ""
     target_id: int | None = None
-    actor_id: int | None = None
+    actor_email: str = ""
     since: datetime | None = None
     until: datetime | None = None
 
@@ -74,14 +79,14 @@ class AuditLog:
                       a.target_id, a.before, a.after, a.note
                FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
                WHERE ($1 = '' OR a.action = $1) AND ($2 = '' OR a.target_type = $2)
-                 AND ($3::int IS NULL OR a.target_id = $3) AND ($4::int IS NULL OR a.actor_id = $4)
+                 AND ($3::int IS NULL OR a.target_id = $3) AND ($4 = '' OR u.email = $4)
                  AND ($5::timestamptz IS NULL OR a.created_at >= $5) AND ($6::timestamptz IS NULL OR a.created_at < $6)
                ORDER BY a.created_at DESC, a.id DESC
                LIMIT $7 OFFSET $8""",
             where.action,
             where.target_type,
             where.target_id,
-            where.actor_id,
+            where.actor_email,
             where.since,
             where.until,
             PAGE_SIZE + 1,

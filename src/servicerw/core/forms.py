@@ -11,3 +11,9 @@ class FormErrors(Exception):
         super().__init__(errors)
         self.errors = errors
         self.status = status
+
+
+def has_control_characters(*values: str) -> bool:
+    """NUL and other control characters (tab and newlines aside) have no place in form or query text, and
+    PostgreSQL text cannot hold NUL at all (asyncpg would raise): refuse them at the edge with a 400."""
+    return any(ch < " " and ch not in "\t\r\n" or ch == "\x7f" for value in values for ch in value)

@@ -11,7 +11,7 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from servicerw.core import db, i18n
+from servicerw.core import audit, db, i18n
 from servicerw.core.cache import Cache
 from servicerw.core.forms import FormErrors
 from servicerw.core.i18n import gettext as _
@@ -162,17 +162,19 @@ class ReviewService:
         row = await db.fetchrow("SELECT count(*) AS n FROM reviews WHERE status = 'pending'")
         return row["n"] if row else 0
 
-    async def moderate(self, review_id: int, decision: str, base_url: str) -> Moderated | None:
+    async def moderate(
+        self, review_id: int, decision: str, base_url: str, actor_id: int | None = None
+    ) -> Moderated | None:
         """Approve or reject a review and recompute the business's rating in the same transaction. The
         business row is locked before anything else: a concurrent moderation of another review of the
         same business waits, then recomputes from a snapshot that includes this one. Once committed, the
         business's cached profile and search results are dropped."""
-        moderated = await self._moderate(review_id, DECISIONS[decision], base_url)
+        moderated = await self._moderate(review_id, DECISIONS[decision], base_url, actor_id)
         if moderated is not None:
             await self.cache.invalidate_business(moderated.slug)
         return moderated
 
-    async def _moderate(self, review_id: int, status: str, base_url: str) -> Moderated | None:
+    async def _moderate(self, review_id: int, status: str, base_url: str, actor_id: int | None) -> Moderated | None:
         async with db.engine().pool.acquire() as conn, conn.transaction():
             business_id = await conn.fetchval("SELECT business_id FROM reviews WHERE id = $1", review_id)
             if business_id is None:
@@ -192,6 +194,15 @@ class ReviewService:
             if review["status"] == status:  # already decided so
                 return Moderated(business_id, business["slug"], status)
             await conn.execute("UPDATE reviews SET status = $2, updated_at = now() WHERE id = $1", review_id, status)
+            await audit.record(
+                conn,
+                actor_id=actor_id,
+                action=f"review.{'approve' if status == 'approved' else 'reject'}",
+                target_type="review",
+                target_id=review_id,
+                before={"status": review["status"]},
+                after={"status": status},
+            )
             await self._recompute(conn, business_id)
             if review["status"] == "pending" and review["is_active"]:  # the reviewer learns the first decision
                 await self._tell_reviewer(conn, review, business, status, base_url)
