@@ -18,6 +18,8 @@ from servicerw.businesses import manage_controllers as listing_routes
 from servicerw.businesses.listing import ListingService
 from servicerw.businesses.services import BusinessService, ProfileService
 from servicerw.catalog.services import CatalogService
+from servicerw.claims import controllers as claim_routes
+from servicerw.claims.services import ClaimService, OperatorListingService
 from servicerw.core.audit import AuditLog
 from servicerw.core.auth import Access
 from servicerw.core.background import PollingWorker
@@ -49,6 +51,7 @@ DOMAIN_ROUTES = (
     inquiry_routes,
     review_routes,
     admin_routes,
+    claim_routes,
 )
 
 
@@ -76,6 +79,8 @@ class Services:
     inquiries: InquiryService
     reviews: ReviewService
     moderation: ModerationService
+    claims: ClaimService
+    operator_listings: OperatorListingService
     audit: AuditLog
     access: Access
     # Background work outside requests (the app runs them; so does `servicerw worker`).
@@ -95,6 +100,8 @@ class Services:
         "inquiries",
         "reviews",
         "moderation",
+        "claims",
+        "operator_listings",
         "audit",
     )
 
@@ -138,6 +145,8 @@ def build_services(settings: Settings) -> Services:
         inquiries=inquiries,
         reviews=reviews,
         moderation=ModerationService(cache),
+        claims=ClaimService(cache),
+        operator_listings=OperatorListingService(cache, listings),
         audit=AuditLog(),
         access=Access(users=accounts, businesses=listings),
         photo_worker=photo_worker(photos),

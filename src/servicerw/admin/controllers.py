@@ -14,6 +14,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
+from servicerw.claims.services import ClaimService
 from servicerw.core.audit import PAGE_SIZE as AUDIT_PAGE
 from servicerw.core.audit import AuditFilter, AuditLog
 from servicerw.core.auth import INT4_MAX, CurrentUser, admin_only, base_url
@@ -32,8 +33,14 @@ class AdminController(Controller):
     guards = [admin_only]
 
     @get("/", name="admin")
-    async def overview(self, reviews: NamedDependency[ReviewService]) -> Template:
-        context = {"pending_reviews": await reviews.pending_count(), "delivery": await delivery_stats(24)}
+    async def overview(
+        self, reviews: NamedDependency[ReviewService], claims: NamedDependency[ClaimService]
+    ) -> Template:
+        context = {
+            "pending_reviews": await reviews.pending_count(),
+            "pending_claims": (await claims.counts()).pending,
+            "delivery": await delivery_stats(24),
+        }
         return Template("admin/home.html", context=context, headers=NO_STORE)
 
     @get("/reviews", name="admin_reviews")

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from servicerw.catalog.loader import slugify
 from servicerw.core import db
-from servicerw.core.auth import OwnedBusiness
+from servicerw.core.auth import INT4_MAX, OwnedBusiness
 from servicerw.core.cache import Cache
 from servicerw.core.forms import FormErrors
 from servicerw.core.i18n import gettext as _
@@ -209,25 +210,10 @@ class ListingService:
 
     async def create(self, user_id: int, values: dict) -> int:
         """A new listing, pending until an administrator approves it; the creator becomes an owner."""
-        base = slugify(values["business_name"])[:150] or "business"
         async with db.engine().pool.acquire() as conn, conn.transaction():
-            district = await conn.fetchval(
-                "SELECT d.slug FROM locations l JOIN locations d ON d.id = l.district_id WHERE l.id = $1",
-                values["location_id"],
-            )
-            slug = f"{base}-{district}" if district else base
-            while await conn.fetchval("SELECT 1 FROM businesses WHERE slug = $1", slug):
-                slug = f"{base}-{secrets.token_hex(3)}"
-            business_id = await conn.fetchval(
-                f"""INSERT INTO businesses (slug, status, owner_id, {", ".join(EDITABLE)})
-                    VALUES ($1, 'pending', $2, {", ".join(f"${i}" for i in range(3, 3 + len(EDITABLE)))})
-                    RETURNING id""",
-                slug,
-                user_id,
-                *[_db_value(k, values[k]) for k in EDITABLE],
-            )
+            listing = await insert_listing(conn, values, owner_id=user_id, status="pending")
             await conn.execute("UPDATE users SET role = 'owner' WHERE id = $1 AND role = 'customer'", user_id)
-        return business_id
+        return listing.id
 
     async def update(self, business: OwnedBusiness, user_id: int, values: dict) -> bool:
         """Saves the changes; returns True when some of them wait for moderation."""
@@ -259,11 +245,44 @@ class ListingService:
         return bool(held)
 
 
+@dataclass(frozen=True, slots=True)
+class NewListing:
+    id: int
+    slug: str
+
+
+async def insert_listing(conn, values: dict, *, owner_id: int | None, status: str) -> NewListing:
+    """Insert a listing from validated `values` (`ListingService.validate`) on `conn`, in the caller's
+    transaction, with a slug made from its name and district. Owners' listings start "pending"; an
+    operator's listing without an owner (claims/) starts "approved"."""
+    base = slugify(values["business_name"])[:150] or "business"
+    district = await conn.fetchval(
+        "SELECT d.slug FROM locations l JOIN locations d ON d.id = l.district_id WHERE l.id = $1",
+        values["location_id"],
+    )
+    slug = f"{base}-{district}" if district else base
+    while await conn.fetchval("SELECT 1 FROM businesses WHERE slug = $1", slug):
+        slug = f"{base}-{secrets.token_hex(3)}"
+    business_id = await conn.fetchval(
+        f"""INSERT INTO businesses (slug, status, owner_id, {", ".join(EDITABLE)})
+            VALUES ($1, $2, $3, {", ".join(f"${i}" for i in range(4, 4 + len(EDITABLE)))})
+            RETURNING id""",
+        slug,
+        status,
+        owner_id,
+        *[_db_value(k, values.get(k)) for k in EDITABLE],
+    )
+    return NewListing(business_id, slug)
+
+
 def _int(value) -> int | None:
+    """An id from a form, or None (ids are PostgreSQL integers: a larger number cannot be one, and asyncpg
+    would refuse to send it)."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    return number if 0 < number <= INT4_MAX else None
 
 
 def _db_value(key: str, value):

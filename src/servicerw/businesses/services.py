@@ -261,6 +261,7 @@ class Profile(msgspec.Struct, frozen=True):
     reviews: list[ProfileReview]  # the newest few
     response_minutes: float | None
     open_now: bool | None = None
+    claimable: bool = False  # no owner yet: the profile offers "Is this your business? Claim it"
 
 
 def _fresh_inquiry() -> dict[str, Any]:
@@ -337,7 +338,7 @@ class ProfileService:
             """SELECT b.id, b.business_name, b.slug, b.description_en, b.description_rw, b.description_fr,
                       b.is_verified, b.phone, b.whatsapp_number, b.email, b.website, b.address,
                       b.latitude, b.longitude, b.opening_hours, b.services, b.momo_pay_code,
-                      b.average_rating, b.review_count,
+                      b.average_rating, b.review_count, b.owner_id IS NULL AS ownerless,
                       c.slug AS category_slug, c.name_en AS category_en, c.name_rw AS category_rw,
                       c.name_fr AS category_fr,
                       pc.slug AS parent_category_slug, pc.name_en AS parent_en, pc.name_rw AS parent_rw,
@@ -420,6 +421,7 @@ class ProfileService:
                 for r in reviews
             ],
             response_minutes=response_minutes,
+            claimable=row["ownerless"],
         )
 
 
