@@ -457,3 +457,22 @@ async def test_nul_bytes_in_slugs_tokens_and_notes_get_a_clear_4xx(client, db):
     note = await post(client, f"/admin/listings/{shop['id']}/verification", token, decision="verify", note="a\x00b")
     assert note.status_code == 400
     assert await db.fetchval("SELECT count(*) FROM business_claims") == 0
+
+
+async def test_once_one_claim_is_approved_a_competing_claim_cannot_be(client, db):
+    await make_business(db, business_name="Kacyiru Pharmacy", slug="kacyiru-pharmacy", email="")
+    for email in ("first@example.rw", "second@example.rw"):
+        await make_user(db, email)
+        token = await as_user(client, email)
+        assert (await claim(client, token, "kacyiru-pharmacy", f"I am {email}, the pharmacist.")).status_code == 303
+    first, second = [r["id"] for r in await db.fetch("SELECT id FROM business_claims ORDER BY id")]
+    token = await as_operator(client, db)
+    queue = (await client.get("/admin/claims", headers=HTML)).text
+    assert queue.index("first@example.rw") < queue.index("second@example.rw")  # oldest first
+    assert "2 claims to decide" in queue
+    assert (await post(client, f"/admin/claims/{first}/approve", token)).status_code == 303
+    assert "The listing has an owner now" in (await client.get("/admin/claims", headers=HTML)).text
+    refused = await post(client, f"/admin/claims/{second}/approve", token)
+    assert refused.status_code == 409 and "reject the claim instead" in refused.text
+    owner = await db.fetchval("SELECT owner_id FROM businesses")
+    assert owner == await db.fetchval("SELECT id FROM users WHERE email = 'first@example.rw'")
