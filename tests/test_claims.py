@@ -476,3 +476,13 @@ async def test_once_one_claim_is_approved_a_competing_claim_cannot_be(client, db
     assert refused.status_code == 409 and "reject the claim instead" in refused.text
     owner = await db.fetchval("SELECT owner_id FROM businesses")
     assert owner == await db.fetchval("SELECT id FROM users WHERE email = 'first@example.rw'")
+
+
+async def test_a_spreadsheet_saved_with_semicolons_and_a_bom_imports_up_to_the_row_limit(client, db):
+    token = await as_operator(client, db)
+    lines = [HEADER.replace(",", ";")] + [
+        f"Shop {n};plumbers;Gasabo;Kimironko;0788{n:06d};;;;;Pipes and tanks.;;" for n in range(2000)
+    ]
+    response = await upload(client, token, "\ufeff".encode() + "\r\n".join(lines).encode())
+    assert response.status_code == 200 and "2000 listings imported" in response.text
+    assert await db.fetchval("SELECT count(*) FROM businesses WHERE owner_id IS NULL AND status = 'approved'") == 2000

@@ -13,6 +13,7 @@ owners' validation, `ListingService.validate`, and insert, `insert_listing`), an
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
@@ -528,6 +529,7 @@ CSV_COLUMNS = (
 CSV_REQUIRED = ("name", "category", "district", "sector", "phone")
 MAX_CSV_BYTES = 1024 * 1024
 MAX_CSV_ROWS = 2000
+VALIDATE_AT_ONCE = 8  # rows validated concurrently (each asks the database for its category and place)
 TOO_MANY = " cells"  # a key no header can have (headers are stripped): the row has more cells than columns
 CSV_SAMPLE = (
     ",".join(CSV_COLUMNS)
@@ -664,21 +666,16 @@ class OperatorListingService:
             sectors.setdefault((r["district_id"], _key(r["slug"].split("-", 1)[-1])), (r["id"], r["province_id"]))
 
         errors: list[RowError] = []
-        good: list[tuple[int, dict]] = []
-        seen: dict[tuple[str, int], int] = {}
+        candidates: list[tuple[int, dict, list[str]]] = []  # (row, form fields, problems found so far)
         for number, record in records:
             problems: list[str] = []
             if TOO_MANY in record:
-                errors.append(
-                    RowError(
-                        number,
-                        _(
-                            "This row has %(cells)d values but the header has %(columns)d columns.",
-                            cells=int(record[TOO_MANY]),
-                            columns=len(record) - 1,
-                        ),
-                    )
+                message = _(
+                    "This row has %(cells)d values but the header has %(columns)d columns.",
+                    cells=int(record[TOO_MANY]),
+                    columns=len(record) - 1,
                 )
+                errors.append(RowError(number, message))
                 continue
             if has_control_characters(*record.values()):
                 errors.append(RowError(number, _("This row holds control characters (such as NUL).")))
@@ -703,20 +700,37 @@ class OperatorListingService:
                     str(district),
                     str(sector[1]),
                 )
-            try:
-                values = await self.listings.validate(form)
-            except FormErrors as error:
-                for name, message in error.errors.items():
-                    if name not in ("category_id", "location_id") or not problems:
-                        problems.append(message)
-                values = None
+            candidates.append((number, form, problems))
+
+        # The owners' validation, a few rows at a time (it reads the database; nothing is written yet).
+        limit = asyncio.Semaphore(VALIDATE_AT_ONCE)
+
+        async def validated(form: dict) -> tuple[dict | None, dict]:
+            async with limit:
+                try:
+                    return await self.listings.validate(form), {}
+                except FormErrors as error:
+                    return None, error.errors
+
+        results = await asyncio.gather(*(validated(form) for _n, form, _p in candidates))
+        places = sorted({values["location_id"] for values, _e in results if values})
+        listed = {
+            (_key(r["business_name"]), r["location_id"])
+            for r in await db.fetch(
+                "SELECT business_name, location_id FROM businesses WHERE location_id = ANY($1::int[])", places
+            )
+        }
+        good: list[tuple[int, dict]] = []
+        seen: dict[tuple[str, int], int] = {}
+        for (number, _form, problems), (values, field_errors) in zip(candidates, results, strict=True):
+            for name, message in field_errors.items():
+                if name not in ("category_id", "location_id") or not problems:
+                    problems.append(message)
             if values and not problems:
                 key = (_key(values["business_name"]), values["location_id"])
                 if key in seen:
                     problems.append(_("The same business as row %(row)d.", row=seen[key]))
-                elif await db.fetchrow(
-                    "SELECT 1 FROM businesses WHERE lower(business_name) = $1 AND location_id = $2", *key
-                ):
+                elif key in listed:
                     problems.append(_("A business of this name is already listed in this place."))
                 seen.setdefault(key, number)
             if problems:
@@ -759,11 +773,9 @@ def parse_csv(data: bytes) -> list[tuple[int, dict[str, str]]]:
         ) from None
     if not text.strip():
         raise ImportRefused(_("The file is empty."))
-    try:
-        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first_line.count)  # spreadsheets in French locales save with ";"
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = [_key(h) for h in next(reader)]
         missing = [c for c in CSV_REQUIRED if c not in header]
