@@ -57,6 +57,8 @@ async def owned(client, db):
         "inquiry_id": inquiry_id,
         "review_id": review_id,
         "action": "delete",
+        "listing_id": business["id"],  # the operators' routes (claims/)
+        "claim_id": 1,
         "name": business["business_name"],
     }
 
