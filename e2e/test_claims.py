@@ -25,17 +25,18 @@ def sql(query: str, *args):
 
 def test_a_claim_moves_ownership(browser: Browser, base_url: str):
     tag = uuid.uuid4().hex[:8]
-    name, slug = f"Gisozi Carpentry {tag}", f"gisozi-carpentry-{tag}"
+    name, slug = f"Musanze Tailoring {tag}", f"musanze-tailoring-{tag}"
     sql(
         """INSERT INTO businesses (business_name, slug, description_en, category_id, location_id, status, phone,
                email)
-           SELECT $1, $2, 'Doors, windows and furniture made to measure.', c.id, s.id, 'approved', '+250788000333',
+           SELECT $1, $2, 'Clothes and uniforms made to measure.', c.id, s.id, 'approved', '+250788000333',
                   $3
            FROM categories c, locations s JOIN locations d ON d.id = s.district_id
-           WHERE c.slug = 'carpenters' AND s.level = 'sector' AND d.name = 'Gasabo' AND s.name = 'Kimironko'""",
+           WHERE c.slug = 'tailors' AND s.level = 'sector' AND d.name = 'Musanze'
+           ORDER BY s.name LIMIT 1""",
         name,
         slug,
-        f"carpentry-{tag}@example.rw",
+        f"tailoring-{tag}@example.rw",
     )
     phone = {"viewport": PHONE, "is_mobile": True, "has_touch": True, "extra_http_headers": {"Accept-Language": "en"}}
 
@@ -44,13 +45,13 @@ def test_a_claim_moves_ownership(browser: Browser, base_url: str):
     sign_up(page, base_url, f"claimant-{tag}@example.rw")
     page.goto(f"{base_url}/b/{slug}")
     page.get_by_role("link", name="Is this your business? Claim it").click()
-    page.get_by_label("How are you connected to this business?").fill("I am the carpenter; I own the workshop.")
+    page.get_by_label("How are you connected to this business?").fill("I am the tailor; I own the workshop.")
     page.get_by_role("button", name="Claim this business").click()
     expect(page.get_by_text("We sent a link to")).to_be_visible()
 
     body = sql(
         "SELECT body_text FROM email_outbox WHERE kind = 'claim_confirm' AND to_address = $1",
-        f"carpentry-{tag}@example.rw",
+        f"tailoring-{tag}@example.rw",
     )
     link = re.search(r"/claims/confirm\?token=\S+", body).group(0)
     page.goto(base_url + link)
