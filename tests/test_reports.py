@@ -365,7 +365,7 @@ async def test_dismissing_leaves_the_review_and_resolving_twice_is_refused(clien
     assert again.status_code == 409 and "This report was already resolved." in again.text
     assert await db.fetchval("SELECT status FROM reviews WHERE id = $1", reviewed["good"]) == "approved"
     page = (await client.get(url, headers=HTML)).text
-    assert "Dismissed" in page and "fair review" in page and "Hide the review" not in page
+    assert "Resolved: dismissed" in page and "fair review" in page and "Hide the review" not in page
 
 
 async def test_a_listing_report_cannot_hide_a_review(client, db, reviewed):

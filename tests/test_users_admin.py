@@ -112,7 +112,7 @@ async def test_the_search_is_answered_by_indexes(db, people):
 async def test_a_user_page_shows_role_status_and_businesses(client, db, people):
     await as_user(client, "olivier@servicerw.rw")
     page = (await client.get(f"/admin/users/{people['aline']}", headers=HTML)).text
-    assert "aline.uwase@example.rw" in page and "owner" in page and "Active" in page
+    assert "aline.uwase@example.rw" in page and "owner" in page and "Account active" in page
     assert 'href="/b/aline-tailors"' in page and "Deactivate the account" in page
 
 
@@ -165,7 +165,7 @@ async def test_reactivating_lets_the_user_log_in_again(client, db, people):
     await db.execute("UPDATE users SET is_active = false WHERE id = $1", people["jean"])
     token = await as_user(client, "olivier@servicerw.rw")
     page = (await client.get(f"/admin/users/{people['jean']}", headers=HTML)).text
-    assert "Deactivated" in page and "Reactivate the account" in page
+    assert "Account deactivated" in page and "Reactivate the account" in page
     response = await client.post(
         f"/admin/users/{people['jean']}/reactivate", data={"_csrf_token": token}, headers=HTML, follow_redirects=False
     )

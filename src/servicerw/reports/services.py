@@ -46,9 +46,9 @@ def reason_label(reason: str) -> str:
 
 def resolution_label(resolution: str | None) -> str:
     return {
-        "hidden": _("Review hidden"),
-        "suspended": _("Listing suspended"),
-        "dismissed": _("Dismissed"),
+        "hidden": _("Resolved: review hidden"),
+        "suspended": _("Resolved: listing suspended"),
+        "dismissed": _("Resolved: dismissed"),
     }.get(resolution or "", "")
 
 
