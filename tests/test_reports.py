@@ -371,7 +371,9 @@ async def test_dismissing_leaves_the_review_and_resolving_twice_is_refused(clien
 async def test_a_listing_report_cannot_hide_a_review(client, db, reviewed):
     report_id = await report(db, reviewed["shop"]["id"], None, "spam")
     token = await as_admin(client, db)
-    response = await client.post(f"/admin/reports/{report_id}", data={"_csrf_token": token, "action": "hide"})
+    response = await client.post(
+        f"/admin/reports/{report_id}", data={"_csrf_token": token, "action": "hide"}, headers=HTML
+    )
     assert response.status_code == 422 and "Only a report about a review can hide a review." in response.text
     assert await db.fetchval("SELECT status FROM reports") == "open"
 

@@ -180,7 +180,9 @@ async def test_an_operator_cannot_deactivate_themselves(client, db, people):
     token = await as_user(client, "olivier@servicerw.rw")
     page = (await client.get(f"/admin/users/{people['admin']}", headers=HTML)).text
     assert "This is your own account." in page and "Deactivate the account" not in page
-    response = await client.post(f"/admin/users/{people['admin']}/deactivate", data={"_csrf_token": token})
+    response = await client.post(
+        f"/admin/users/{people['admin']}/deactivate", data={"_csrf_token": token}, headers=HTML
+    )
     assert response.status_code == 409 and "You cannot deactivate your own account." in response.text
     assert await db.fetchval("SELECT is_active FROM users WHERE id = $1", people["admin"]) is True
     assert await db.fetchval("SELECT count(*) FROM audit_log") == 0
