@@ -56,6 +56,8 @@ async def owned(client, db):
         "image_id": image_id,
         "inquiry_id": inquiry_id,
         "review_id": review_id,
+        "report_id": 1,
+        "user_id": customer,
         "action": "delete",
         "listing_id": business["id"],  # the operators' routes (claims/)
         "claim_id": 1,

@@ -152,7 +152,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         allowed_hosts=AllowedHostsConfig(allowed_hosts=list(settings.server.allowed_hosts))
         if settings.server.allowed_hosts != ("*",)
         else None,
-        stores=StoreRegistry(default_factory=services.store.with_namespace),
+        # The sessions store is the one the services were given (deactivation deletes sessions in it).
+        stores=StoreRegistry(
+            stores={"sessions": services.session_store}, default_factory=services.store.with_namespace
+        ),
         exception_handlers={
             **auth.EXCEPTION_HANDLERS,
             NotFoundException: not_found,

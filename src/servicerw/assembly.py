@@ -9,7 +9,9 @@ from typing import Any
 
 from litestar.di import Provide
 
+from servicerw.accounts import admin_controllers as users_admin_routes
 from servicerw.accounts import controllers as accounts_routes
+from servicerw.accounts.admin import UserDirectory
 from servicerw.accounts.services import AccountService
 from servicerw.admin import controllers as admin_routes
 from servicerw.analytics.services import AnalyticsWriter
@@ -34,6 +36,8 @@ from servicerw.media import controllers as media_routes
 from servicerw.media.services import PhotoService, photo_worker
 from servicerw.moderation.services import ModerationService
 from servicerw.notifications.services import outbox_worker
+from servicerw.reports import controllers as report_routes
+from servicerw.reports.services import ReportService
 from servicerw.reviews import controllers as review_routes
 from servicerw.reviews.services import ReviewService
 from servicerw.search import controllers as search_routes
@@ -52,6 +56,8 @@ DOMAIN_ROUTES = (
     review_routes,
     admin_routes,
     claim_routes,
+    report_routes,
+    users_admin_routes,
 )
 
 
@@ -66,6 +72,7 @@ class Services:
 
     settings: Settings
     store: FailOpenStore
+    session_store: FailOpenStore  # the app's "sessions" store (UserDirectory ends a user's sessions in it)
     storage: Storage
     cache: Cache
     catalog: CatalogService
@@ -82,6 +89,8 @@ class Services:
     claims: ClaimService
     operator_listings: OperatorListingService
     audit: AuditLog
+    reports: ReportService
+    users: UserDirectory
     access: Access
     # Background work outside requests (the app runs them; so does `servicerw worker`).
     photo_worker: PollingWorker
@@ -103,6 +112,8 @@ class Services:
         "claims",
         "operator_listings",
         "audit",
+        "reports",
+        "users",
     )
 
     def providers(self) -> dict[str, Provide]:
@@ -129,9 +140,12 @@ def build_services(settings: Settings) -> Services:
     photos = PhotoService(storage, cache)
     inquiries = InquiryService()
     reviews = ReviewService(cache)
+    moderation = ModerationService(cache)
+    session_store = store.with_namespace("sessions")
     return Services(
         settings=settings,
         store=store,
+        session_store=session_store,
         storage=storage,
         cache=cache,
         catalog=catalog,
@@ -144,10 +158,12 @@ def build_services(settings: Settings) -> Services:
         photos=photos,
         inquiries=inquiries,
         reviews=reviews,
-        moderation=ModerationService(cache),
+        moderation=moderation,
         claims=ClaimService(cache),
         operator_listings=OperatorListingService(cache, listings),
         audit=AuditLog(),
+        reports=ReportService(cache, reviews, moderation),
+        users=UserDirectory(session_store),
         access=Access(users=accounts, businesses=listings),
         photo_worker=photo_worker(photos),
         email_worker=outbox_worker(settings.email),

@@ -25,5 +25,6 @@ APP_REGISTRY = AppRegistry(
         "servicerw.notifications.piccolo_app",
         "servicerw.admin.piccolo_app",
         "servicerw.claims.piccolo_app",
+        "servicerw.reports.piccolo_app",
     ]
 )

@@ -21,6 +21,7 @@ from servicerw.core.auth import INT4_MAX, CurrentUser, admin_only, base_url
 from servicerw.core.forms import has_control_characters
 from servicerw.core.web import KIGALI
 from servicerw.notifications.services import delivery_stats
+from servicerw.reports.services import ReportService
 from servicerw.reviews.services import DECISIONS, PAGE_SIZE, ReviewService
 from servicerw.settings import Settings
 
@@ -34,11 +35,15 @@ class AdminController(Controller):
 
     @get("/", name="admin")
     async def overview(
-        self, reviews: NamedDependency[ReviewService], claims: NamedDependency[ClaimService]
+        self,
+        reviews: NamedDependency[ReviewService],
+        claims: NamedDependency[ClaimService],
+        reports: NamedDependency[ReportService],
     ) -> Template:
         context = {
             "pending_reviews": await reviews.pending_count(),
             "pending_claims": (await claims.counts()).pending,
+            "open_reports": await reports.open_count(),
             "delivery": await delivery_stats(24),
         }
         return Template("admin/home.html", context=context, headers=NO_STORE)

@@ -172,6 +172,8 @@ class PublishedReview(Protocol):
     """A published review as the profile shows it (the reviews domain's `ReviewSummary` is one)."""
 
     @property
+    def id(self) -> int: ...
+    @property
     def author(self) -> str: ...
     @property
     def rating(self) -> int: ...
@@ -221,6 +223,7 @@ class ProfileReview(msgspec.Struct, frozen=True):
     body: str
     created_at: date
     owner_reply: str | None
+    id: int = 0  # for its "Report" link (0 in a profile cached before ids were kept: no link)
 
 
 class Profile(msgspec.Struct, frozen=True):
@@ -412,6 +415,7 @@ class ProfileService:
             ],
             reviews=[
                 ProfileReview(
+                    id=r.id,
                     author=r.author,
                     rating=r.rating,
                     body=r.body,

@@ -6,17 +6,22 @@ Litestar's ServerSideSessionBackend is kept but corrected for two traps found in
 - it stores an empty session (and sets a cookie) for every anonymous visitor: here nothing is stored
   or sent until a session has data.
 Idle timeout = the store's TTL renewed on each use; absolute timeout = `auth_at` checked by `current_user_id`.
+Each logged-in session id is also listed under its user (`user-sessions:<id>`), so that deactivating an account
+deletes all its sessions at once (`end_user_sessions`); `core/auth.current_user` refuses an inactive account on
+every request in any case.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import time
 from typing import Any
 
 from litestar import Request
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
+from litestar.stores.base import Store
 from litestar.types import Empty, Message, ScopeSession
 from litestar.utils.dataclass import extract_dataclass_items
 
@@ -25,6 +30,7 @@ from servicerw.settings import ServerSettings
 IDLE_TIMEOUT = 8 * 3600  # seconds without any request
 ABSOLUTE_TIMEOUT = 7 * 24 * 3600  # seconds since log-in
 _ROTATE = "servicerw_rotate_session"
+MAX_LISTED_SESSIONS = 50  # per user: the oldest ids beyond this are dropped from the list (not ended)
 
 
 class RotatingSessionBackend(ServerSideSessionBackend):
@@ -52,11 +58,19 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         else:
             session_id = cookie_id
         await self.set(session_id=session_id, data=self.serialize_data(scope_session, scope), store=store)
+        if session_id != cookie_id and isinstance(scope_session, dict) and "uid" in scope_session:
+            await _list_session(store, int(scope_session["uid"]), session_id)
         headers.add("Set-Cookie", Cookie(value=session_id, key=self.config.key, **cookie_params).to_header(header=""))
 
     async def load_from_connection(self, connection) -> dict[str, Any]:
         cookie_id = connection.cookies.get(self.config.key)
-        if not cookie_id or cookie_id == "null" or len(cookie_id) > 128 or not cookie_id.isascii():
+        # Our ids are hexadecimal (`secrets.token_hex`): anything else is not a session (nor a user's list).
+        if (
+            not cookie_id
+            or cookie_id == "null"
+            or len(cookie_id) > 128
+            or not (cookie_id.isascii() and cookie_id.isalnum())
+        ):
             return {}
         return await super().load_from_connection(connection)
 
@@ -76,6 +90,29 @@ def session_config(server: ServerSettings) -> SessionConfig:
         samesite="lax",
         exclude=["^/static/", "^/media/", "^/healthz", "^/readyz"],
     )
+
+
+def _user_key(user_id: int) -> str:
+    return f"user-sessions:{user_id}"
+
+
+async def _list_session(store: Store, user_id: int, session_id: str) -> None:
+    """Add a new session id to its user's list (ids whose session has ended are dropped from it)."""
+    raw = await store.get(_user_key(user_id))
+    listed = [sid for sid in (json.loads(raw) if raw else []) if isinstance(sid, str) and await store.exists(sid)]
+    listed = [*listed, session_id][-MAX_LISTED_SESSIONS:]
+    await store.set(_user_key(user_id), json.dumps(listed), expires_in=ABSOLUTE_TIMEOUT)
+
+
+async def end_user_sessions(store: Store, user_id: int) -> int:
+    """Delete every listed session of a user (deactivation); returns how many were listed. `store` is the
+    sessions store the app uses (`Services.session_store`)."""
+    raw = await store.get(_user_key(user_id))
+    listed = [sid for sid in (json.loads(raw) if raw else []) if isinstance(sid, str)]
+    for session_id in listed:
+        await store.delete(session_id)
+    await store.delete(_user_key(user_id))
+    return len(listed)
 
 
 def rotate_session(request: Request) -> None:

@@ -29,6 +29,16 @@ _PUBLIC_COLUMNS = """r.id, r.rating, r.body, r.created_at, r.owner_reply, r.owne
 
 
 @dataclass(frozen=True)
+class HiddenReview:
+    """A review taken off the profile by an operator (after an abuse report); `before` is its former status."""
+
+    review_id: int
+    business_id: int
+    slug: str
+    before: str
+
+
+@dataclass(frozen=True)
 class Moderated:
     business_id: int
     slug: str
@@ -225,6 +235,21 @@ class ReviewService:
                         body=body,
                     )
         return Moderated(business_id, business["slug"], status)
+
+    async def hide(self, conn, review_id: int) -> HiddenReview | None:
+        """Hide a review (status `hidden`) inside the caller's transaction `conn`, and recompute the
+        business's rating and count from its approved reviews with the business row locked first, as
+        `moderate` does. The caller drops the cached profile (`Cache.invalidate_business(slug)`) once its
+        transaction has committed. None if the review does not exist."""
+        business_id = await conn.fetchval("SELECT business_id FROM reviews WHERE id = $1", review_id)
+        if business_id is None:
+            return None
+        slug = await conn.fetchval("SELECT slug FROM businesses WHERE id = $1 FOR UPDATE", business_id)
+        before = await conn.fetchval("SELECT status FROM reviews WHERE id = $1 FOR UPDATE", review_id)
+        if before != "hidden":
+            await conn.execute("UPDATE reviews SET status = 'hidden', updated_at = now() WHERE id = $1", review_id)
+            await self._recompute(conn, business_id)
+        return HiddenReview(review_id, business_id, slug, before)
 
     @staticmethod
     async def _tell_reviewer(conn, review, business, status: str, base_url: str) -> None:

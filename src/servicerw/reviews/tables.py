@@ -5,7 +5,7 @@ from piccolo.table import Table
 from servicerw.accounts.tables import User
 from servicerw.businesses.tables import Business
 
-STATUSES = ("pending", "approved", "rejected")
+STATUSES = ("pending", "approved", "rejected", "hidden")  # hidden: published, then removed after a report
 
 
 class Review(Table, tablename="reviews"):
