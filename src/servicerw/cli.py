@@ -79,6 +79,7 @@ def seed(args: argparse.Namespace) -> None:
             inquiries=args.inquiries,
             reviews=args.reviews,
             events=args.events,
+            searches=args.searches,
             random_seed=args.random_seed,
         )
     )
@@ -277,7 +278,11 @@ def demo(args: argparse.Namespace) -> None:
     migrate()
     if asyncio.run(_business_count(settings.database.url)) == 0:
         print(f"loading sample data ({args.businesses:,} businesses) …", flush=True)
-        seed(argparse.Namespace(businesses=args.businesses, inquiries=None, reviews=None, events=None, random_seed=42))
+        seed(
+            argparse.Namespace(
+                businesses=args.businesses, inquiries=None, reviews=None, events=None, searches=None, random_seed=42
+            )
+        )
     print(f"\n  ServiceRW demo: http://{args.host}:{args.port}/\n", flush=True)
     _run_granian(args.host, args.port, args.workers)
 
@@ -309,6 +314,7 @@ def main(argv: list[str] | None = None) -> None:
     p_seed.add_argument("--inquiries", type=int, default=None, help="default: 25 per business")
     p_seed.add_argument("--reviews", type=int, default=None, help="default: 5 per business")
     p_seed.add_argument("--events", type=int, default=None, help="default: 50 per business")
+    p_seed.add_argument("--searches", type=int, default=None, help="logged searches; default: 10 per business")
     p_seed.add_argument("--random-seed", type=int, default=42)
     p_seed.set_defaults(func=seed)
 

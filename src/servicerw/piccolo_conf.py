@@ -24,5 +24,6 @@ APP_REGISTRY = AppRegistry(
         "servicerw.search.piccolo_app",
         "servicerw.notifications.piccolo_app",
         "servicerw.admin.piccolo_app",
+        "servicerw.insights.piccolo_app",
     ]
 )
