@@ -19,8 +19,8 @@ from servicerw.insights import exports
 from servicerw.insights.services import Filters, InsightsService
 
 NO_STORE = {"cache-control": "private, no-store"}
-From = Annotated[str, QueryParameter(query="from", max_length=32)]
-To = Annotated[str, QueryParameter(query="to", max_length=32)]
+From = Annotated[str, QueryParameter(name="from", max_length=32)]
+To = Annotated[str, QueryParameter(name="to", max_length=32)]
 Slug = Annotated[str, QueryParameter(max_length=160)]
 SECTIONS = ("funnel", "businesses", "activity", "searches")
 

@@ -307,7 +307,8 @@ class InsightsService:
         # Months touched by the period, and the one before the first (for its growth).
         first_month = month_start(filters.start)
         since = previous_month(first_month)
-        rows = await db.fetch(MONTHS_SQL, kigali_midnight(since), end, filters.district_id, ids)
+        until = kigali_midnight(next_month(filters.end))  # whole months: growth compares like with like
+        rows = await db.fetch(MONTHS_SQL, kigali_midnight(since), until, filters.district_id, ids)
         counts = {r["month"]: r for r in rows}
         months: list[MonthCount] = []
         month, before = first_month, counts.get(since)
@@ -337,8 +338,9 @@ class InsightsService:
             filters.end,
         )
         per_day: dict[date, dict[str, int]] = {}
-        for r in rows:
-            per_day.setdefault(r["day"], {})[r["metric"]] = r["n"]
+        for r in rows:  # several categories (a top category and its own) add up
+            values = per_day.setdefault(r["day"], {})
+            values[r["metric"]] = values.get(r["metric"], 0) + r["n"]
         days, months = [], {}
         for i in range(filters.days):
             day = filters.start + timedelta(days=i)
