@@ -237,7 +237,8 @@ async def test_rollup_is_idempotent_and_catches_up(seeded, client, operator):
             "SELECT day, metric, district_id, category_id, n FROM insights_daily ORDER BY 1, 2, 3, 4"
         )
         searches = await db.fetch(
-            "SELECT day, query, district, category, searches, zero_results FROM insights_search_daily ORDER BY 1, 2, 3, 4"
+            """SELECT day, query, district, category, searches, zero_results FROM insights_search_daily
+               ORDER BY 1, 2, 3, 4"""
         )
         monthly = await db.fetch("SELECT * FROM insights_search_monthly ORDER BY month, query, district, category")
         return [tuple(r) for r in daily], [tuple(r) for r in searches], [tuple(r)[1:] for r in monthly]

@@ -162,10 +162,12 @@ SEARCHES_SQL = """
 WITH counted AS (
     SELECT query, searches, zero_results FROM insights_search_monthly
     WHERE district = $1 AND category = ANY($2::text[]) AND month >= $6 AND month < $7
+    UNION ALL  -- the days before the first whole month, and those after the last one
+    SELECT query, searches, zero_results FROM insights_search_daily
+    WHERE district = $1 AND category = ANY($2::text[]) AND day >= $3::date AND day < least($6::date, $4::date + 1)
     UNION ALL
     SELECT query, searches, zero_results FROM insights_search_daily
-    WHERE district = $1 AND category = ANY($2::text[]) AND day BETWEEN $3 AND $4
-      AND NOT (day >= $6 AND day < $7)
+    WHERE district = $1 AND category = ANY($2::text[]) AND day >= greatest($7::date, $3::date) AND day <= $4::date
 ), grouped AS MATERIALIZED (
     SELECT query, sum(searches)::bigint AS searches, sum(zero_results)::bigint AS zero_results
     FROM counted
