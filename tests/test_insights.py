@@ -310,7 +310,7 @@ async def test_bad_filters_get_a_clear_400(client, db, operator, params, message
         assert response.status_code == 400, (path, params)
         assert message in response.text and 'name="from"' in response.text
         assert "\x00" not in response.text
-    export = await client.get("/admin/stats/funnel.csv", params=params)
+    export = await client.get("/admin/stats/funnel.csv", params=params, headers={"accept-language": "en"})
     assert export.status_code == 400 and message in export.text
 
 
