@@ -70,6 +70,10 @@ bench-images: setup
 bench-dashboard *ARGS: setup
     {{py}} bench/dashboard.py {{ARGS}}
 
+# Operators' statistics pages on DATABASE_URL (full seed volume): prints `NAME p95 N ms` per page.
+bench-admin *ARGS: setup
+    {{py}} bench/admin.py {{ARGS}}
+
 # The email outbox worker: 10,000 queued emails to an SMTP sink on its own database (servicerw_bench_mail).
 bench-mail *ARGS: setup
     {{py}} bench/mail.py {{ARGS}}

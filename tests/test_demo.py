@@ -44,7 +44,7 @@ async def test_the_demo_logins_cover_every_side_and_can_be_made_again(client, db
 async def test_commands_without_a_database_say_how_to_get_one(tmp_path):
     servicerw = str(Path(sys.executable).with_name("servicerw"))
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"DATA_DIR": str(tmp_path)}
-    for command in (["make-admin", "someone@example.rw"], ["migrate"], ["seed", "--businesses", "1"]):
+    for command in (["make-admin", "someone@example.rw"], ["migrate"], ["seed", "--businesses", "1"], ["partitions"]):
         done = await asyncio.to_thread(subprocess.run, [servicerw, *command], capture_output=True, text=True, env=env)
         assert done.returncode == 2, command
         assert "DATABASE_URL is not set" in done.stderr and "`just demo` makes one" in done.stderr

@@ -13,8 +13,8 @@ import pytest
 from servicerw.seed.generator import _ratings, seed
 from tests.helpers import wait_for
 
-SMALL = {"businesses": 200, "inquiries": 3000, "reviews": 800, "events": 6000, "customers": 150}
-DATA_TABLES = "business_analytics, customer_inquiries, reviews, business_images, businesses, users"
+SMALL = {"businesses": 200, "inquiries": 3000, "reviews": 800, "events": 6000, "customers": 150, "searches": 900}
+DATA_TABLES = "search_queries, business_analytics, customer_inquiries, reviews, business_images, businesses, users"
 
 
 async def _truncate(dsn: str) -> None:
@@ -43,13 +43,14 @@ async def _count(conn, sql: str) -> int:
 
 async def test_counts_are_exact_and_match_the_request(seeded):
     conn, counts, messages = seeded
-    tables = ("users", "businesses", "reviews", "customer_inquiries", "business_analytics")
+    tables = ("users", "businesses", "reviews", "customer_inquiries", "business_analytics", "search_queries")
     in_db = {t: await _count(conn, f"SELECT count(*) FROM {t}") for t in tables}
     assert counts == in_db
     assert counts["businesses"] == SMALL["businesses"]
     assert counts["customer_inquiries"] == SMALL["inquiries"]
     assert counts["reviews"] == SMALL["reviews"]
     assert counts["business_analytics"] == SMALL["events"]
+    assert counts["search_queries"] == SMALL["searches"]
     assert await _count(conn, "SELECT count(*) FROM users WHERE role = 'customer'") == SMALL["customers"]
     assert await _count(conn, "SELECT count(*) FROM business_images") == 0
     # Owners: about one per business, some own two or three; each owns at least one, all are owners.

@@ -14,6 +14,7 @@ from servicerw.accounts import controllers as accounts_routes
 from servicerw.accounts.admin import UserDirectory
 from servicerw.accounts.services import AccountService
 from servicerw.admin import controllers as admin_routes
+from servicerw.analytics.partitions import partitions_worker
 from servicerw.analytics.services import AnalyticsWriter
 from servicerw.businesses import controllers as profile_routes
 from servicerw.businesses import manage_controllers as listing_routes
@@ -32,6 +33,9 @@ from servicerw.dashboard import controllers as dashboard_routes
 from servicerw.home import controllers as home_routes
 from servicerw.inquiries import controllers as inquiry_routes
 from servicerw.inquiries.services import InquiryService
+from servicerw.insights import controllers as insights_routes
+from servicerw.insights.rollup import rollup_worker
+from servicerw.insights.services import InsightsService
 from servicerw.media import controllers as media_routes
 from servicerw.media.services import PhotoService, photo_worker
 from servicerw.moderation.services import ModerationService
@@ -58,6 +62,7 @@ DOMAIN_ROUTES = (
     claim_routes,
     report_routes,
     users_admin_routes,
+    insights_routes,
 )
 
 
@@ -91,10 +96,13 @@ class Services:
     audit: AuditLog
     reports: ReportService
     users: UserDirectory
+    insights: InsightsService
     access: Access
     # Background work outside requests (the app runs them; so does `servicerw worker`).
     photo_worker: PollingWorker
     email_worker: PollingWorker
+    rollup_worker: PollingWorker  # the statistics' daily rollups
+    partitions_worker: PollingWorker  # analytics partitions ahead, detached past the retention
 
     PROVIDED = (
         "settings",
@@ -114,6 +122,7 @@ class Services:
         "audit",
         "reports",
         "users",
+        "insights",
     )
 
     def providers(self) -> dict[str, Provide]:
@@ -126,7 +135,7 @@ class Services:
 
     @property
     def workers(self) -> list[PollingWorker]:
-        return [self.photo_worker, self.email_worker]
+        return [self.photo_worker, self.email_worker, self.rollup_worker, self.partitions_worker]
 
 
 def build_services(settings: Settings) -> Services:
@@ -164,7 +173,10 @@ def build_services(settings: Settings) -> Services:
         audit=AuditLog(),
         reports=ReportService(cache, reviews, moderation),
         users=UserDirectory(session_store),
+        insights=InsightsService(catalog, cache),
         access=Access(users=accounts, businesses=listings),
         photo_worker=photo_worker(photos),
         email_worker=outbox_worker(settings.email),
+        rollup_worker=rollup_worker(),
+        partitions_worker=partitions_worker(settings.analytics),
     )

@@ -1,4 +1,4 @@
-"""The `servicerw` command: serve, migrate, seed, demo."""
+"""The `servicerw` command: serve, worker, migrate, seed, demo, make-admin, partitions."""
 
 from __future__ import annotations
 
@@ -99,6 +99,7 @@ def seed(args: argparse.Namespace) -> None:
             inquiries=args.inquiries,
             reviews=args.reviews,
             events=args.events,
+            searches=args.searches,
             random_seed=args.random_seed,
         )
     )
@@ -142,6 +143,46 @@ def make_admin(args: argparse.Namespace) -> None:
     if not asyncio.run(_make_admin(settings.database.url, args.email)):
         _fail(f"no account with the email {args.email}: sign up first, then run this again")
     print(f"{args.email} is now an administrator")
+
+
+# --- analytics partitions ----------------------------------------------------------------------
+
+
+async def _partitions(dsn: str):
+    import asyncpg
+
+    from servicerw.analytics.partitions import detached_partitions, keep_partitions
+
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        # Waits for a run in progress (the worker's), which leaves nothing to do: never fails on the lock.
+        done = await keep_partitions(conn, _settings().analytics, wait=True)
+        return done, await detached_partitions(conn)
+    finally:
+        await conn.close()
+
+
+def partitions(_args: argparse.Namespace) -> None:
+    """Create analytics partitions ahead and detach those past ANALYTICS_RETENTION_MONTHS (for cron)."""
+    try:
+        settings = _database_settings()
+    except ValueError as error:
+        _fail(str(error))
+    try:
+        done, detached = asyncio.run(_partitions(settings.database.url))
+    except OSError as error:
+        _fail(f"cannot reach the database at DATABASE_URL: {error}")
+    a = settings.analytics
+    print(
+        f"analytics partitions: {done.created} created ({a.months_ahead} months ahead), "
+        f"{len(done.detached)} detached (older than {a.retention_months} months)"
+        + (f": {', '.join(done.detached)}" if done.detached else "")
+    )
+    if detached:
+        print(
+            "detached partitions kept as ordinary tables (archive with pg_dump -t NAME, then DROP TABLE NAME): "
+            + ", ".join(detached)
+        )
 
 
 # --- serve ---------------------------------------------------------------------------------------
@@ -245,7 +286,11 @@ async def _worker() -> None:
 
 def worker(_args: argparse.Namespace) -> None:
     _database_settings()
-    print("servicerw worker: processing photos and sending emails (Ctrl-C to stop)", flush=True)
+    print(
+        "servicerw worker: processing photos, sending emails, rolling up statistics, keeping analytics "
+        "partitions (Ctrl-C to stop)",
+        flush=True,
+    )
     _check_email_settings()
     try:
         asyncio.run(_worker())
@@ -367,7 +412,11 @@ def demo(args: argparse.Namespace) -> None:
     migrate()
     if asyncio.run(_business_count(settings.database.url)) == 0:
         print(f"loading sample data ({args.businesses:,} businesses) …", flush=True)
-        seed(argparse.Namespace(businesses=args.businesses, inquiries=None, reviews=None, events=None, random_seed=42))
+        seed(
+            argparse.Namespace(
+                businesses=args.businesses, inquiries=None, reviews=None, events=None, searches=None, random_seed=42
+            )
+        )
     listings = asyncio.run(_demo_logins(settings.database.url))
     print(f"\n  ServiceRW demo: http://{args.host}:{args.port}/\n", flush=True)
     _print_demo_logins(listings, settings)
@@ -406,8 +455,14 @@ def main(argv: list[str] | None = None) -> None:
     p_seed.add_argument("--inquiries", type=int, default=None, help="default: 25 per business")
     p_seed.add_argument("--reviews", type=int, default=None, help="default: 5 per business")
     p_seed.add_argument("--events", type=int, default=None, help="default: 50 per business")
+    p_seed.add_argument("--searches", type=int, default=None, help="logged searches; default: 10 per business")
     p_seed.add_argument("--random-seed", type=int, default=42)
     p_seed.set_defaults(func=seed)
+
+    p_parts = sub.add_parser(
+        "partitions", help="create analytics partitions ahead, detach those past ANALYTICS_RETENTION_MONTHS"
+    )
+    p_parts.set_defaults(func=partitions)
 
     p_admin = sub.add_parser("make-admin", help="give an existing account the administrator role")
     p_admin.add_argument("email")

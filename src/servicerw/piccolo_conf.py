@@ -26,5 +26,6 @@ APP_REGISTRY = AppRegistry(
         "servicerw.admin.piccolo_app",
         "servicerw.claims.piccolo_app",
         "servicerw.reports.piccolo_app",
+        "servicerw.insights.piccolo_app",
     ]
 )

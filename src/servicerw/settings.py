@@ -177,12 +177,27 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class AnalyticsSettings:
+    # Monthly partitions of business_analytics: created this many months ahead, and detached (kept as
+    # ordinary tables for the operator to archive or drop) once older than the retention.
+    months_ahead: int = field(default_factory=lambda: _env_int("ANALYTICS_MONTHS_AHEAD", 12))
+    retention_months: int = field(default_factory=lambda: _env_int("ANALYTICS_RETENTION_MONTHS", 24))
+
+    def __post_init__(self) -> None:
+        if self.retention_months < 1:
+            raise ValueError(f"ANALYTICS_RETENTION_MONTHS must be at least 1, got {self.retention_months}")
+        if not 1 <= self.months_ahead <= 120:
+            raise ValueError(f"ANALYTICS_MONTHS_AHEAD must be between 1 and 120, got {self.months_ahead}")
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     valkey: ValkeySettings = field(default_factory=ValkeySettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
+    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
 
 
 @lru_cache(maxsize=1)

@@ -69,6 +69,8 @@ INQUIRY_COLUMNS = (
     "language", "status", "created_at", "updated_at", "replied_at",
 )  # fmt: skip
 EVENT_COLUMNS = ("business_id", "date", "event_type", "source", "metadata", "created_at")
+SEARCH_COLUMNS = ("created_at", "query", "corrected_query", "filters", "result_count", "latency_ms", "zero_results",
+                  "language", "page", "source")  # fmt: skip
 
 CENT = Decimal("0.01")
 NO_RATING = Decimal("0.00")
@@ -82,25 +84,28 @@ async def seed(
     reviews: int | None = None,
     events: int | None = None,
     customers: int | None = None,
+    searches: int | None = None,
     random_seed: int = 42,
     progress: Callable[[str], None] = print,
 ) -> dict[str, int]:
     """Load synthetic data; returns the exact number of rows written per table.
 
-    Defaults scale with `businesses`: 25 inquiries, 5 reviews, 50 analytics events and one customer per
-    business; owners come on top (about one per business, some own two or three). Refuses with a
-    RuntimeError when `businesses` already has rows.
+    Defaults scale with `businesses`: 25 inquiries, 5 reviews, 50 analytics events, 10 logged searches
+    (`search_queries`) and one customer per business; owners come on top (about one per business, some
+    own two or three). Refuses with a RuntimeError when `businesses` already has rows.
     """
     inquiries = 25 * businesses if inquiries is None else inquiries
     reviews = 5 * businesses if reviews is None else reviews
     events = 50 * businesses if events is None else events
     customers = businesses if customers is None else customers
+    searches = 10 * businesses if searches is None else searches
     for name, value in (
         ("businesses", businesses),
         ("inquiries", inquiries),
         ("reviews", reviews),
         ("events", events),
         ("customers", customers),
+        ("searches", searches),
     ):
         if not isinstance(value, int) or value < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
@@ -166,8 +171,14 @@ async def seed(
             await copy("customer_inquiries", INQUIRY_COLUMNS, _inquiry_rows(rng, plan, inquiries, base))
             await _ensure_partitions(conn)
             await copy("business_analytics", EVENT_COLUMNS, _event_rows(rng, plan, events, today, base))
+            if searches:
+                # Their own random stream: the rows above stay what they were before searches were seeded.
+                search_rng = random.Random(random_seed + 7919)
+                await copy("search_queries", SEARCH_COLUMNS, await _search_rows(conn, search_rng, searches, base))
             t0 = time.perf_counter()
-            await conn.execute("ANALYZE users, businesses, reviews, customer_inquiries, business_analytics")
+            await conn.execute(
+                "ANALYZE users, businesses, reviews, customer_inquiries, business_analytics, search_queries"
+            )
             progress(f"analyze: {time.perf_counter() - t0:.1f}s")
     finally:
         await conn.close()
@@ -822,3 +833,68 @@ def _event_rows(rng: random.Random, plan: _Plan, n: int, today: date, base: date
                 metadata,
                 day_starts[d] + td(seconds=int(rnd() * DAY)),
             )
+
+
+# --- The search log -------------------------------------------------------------------------------------
+
+TYPOS = ("plmber", "elecrician", "mecanic", "salonn", "restorant", "qwzx", "hotell", "farmacy", "gaarage", "tailr")
+
+
+async def _search_rows(conn: asyncpg.Connection, rng: random.Random, n: int, base: datetime) -> list[tuple]:
+    """Searches over the last six months: category names and their words in three languages, often with a
+    district name, sometimes filtered by district and/or category; about 7 % find nothing (typos)."""
+    categories = await conn.fetch("SELECT slug, name_en, name_rw, name_fr FROM categories ORDER BY id")
+    districts = await conn.fetch("SELECT slug, name FROM locations WHERE level = 'district' ORDER BY id")
+    if not categories or not districts:
+        raise RuntimeError("No categories or districts: run the migrations (`servicerw migrate`) first.")
+    rnd = rng.random
+    # Popular categories are searched far more often (Zipf-like weights over a shuffled order).
+    order = list(range(len(categories)))
+    rng.shuffle(order)
+    cum = list(accumulate(1.0 / (rank + 1) for rank in range(len(order))))
+    rows = []
+    for _ in range(n):
+        category = categories[order[rng.choices(range(len(order)), cum_weights=cum)[0]]]
+        language = _language(rnd)
+        name = category[f"name_{language}"] if rnd() < 0.8 else category["name_en"]
+        district = districts[int(rnd() * rnd() * len(districts))]
+        zero = rnd() < 0.07
+        if zero:
+            query = TYPOS[int(rnd() * len(TYPOS))] + ("" if rnd() < 0.5 else f" {district['name'].lower()}")
+        else:
+            query = name.lower() if rnd() < 0.7 else f"{name.lower()} {district['name'].lower()}"
+        filters: dict[str, str] = {}
+        if rnd() < 0.25:
+            filters["district"] = district["slug"]
+        if rnd() < 0.2:
+            filters["category"] = category["slug"]
+        count = 0 if zero else 1 + int(rnd() * rnd() * 400)
+        created = base - timedelta(seconds=int(rnd() * ACTIVITY_DAYS * DAY))
+        rows.append(
+            (
+                created,
+                query[:200],
+                "",
+                json.dumps(filters),
+                count,
+                round(5 + rnd() * 40, 2),
+                zero,
+                language,
+                1 if rnd() < 0.9 else 2,
+                "page" if rnd() < 0.7 else "htmx",
+            )
+        )
+    return rows
+
+
+async def seed_searches(dsn: str, n: int, random_seed: int = 42) -> int:
+    """Add `n` logged searches to an already seeded database (e.g. one seeded before searches were)."""
+    base = datetime.combine(date.today(), dt_time.min, KIGALI_TZ)
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await _search_rows(conn, random.Random(random_seed + 7919), n, base)
+        await conn.copy_records_to_table("search_queries", records=rows, columns=list(SEARCH_COLUMNS))
+        await conn.execute("ANALYZE search_queries")
+    finally:
+        await conn.close()
+    return len(rows)
