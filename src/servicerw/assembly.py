@@ -30,6 +30,7 @@ from servicerw.inquiries import controllers as inquiry_routes
 from servicerw.inquiries.services import InquiryService
 from servicerw.media import controllers as media_routes
 from servicerw.media.services import PhotoService, photo_worker
+from servicerw.moderation import controllers as moderation_routes
 from servicerw.moderation.services import ModerationService
 from servicerw.notifications.services import outbox_worker
 from servicerw.reviews import controllers as review_routes
@@ -49,6 +50,7 @@ DOMAIN_ROUTES = (
     inquiry_routes,
     review_routes,
     admin_routes,
+    moderation_routes,
 )
 
 

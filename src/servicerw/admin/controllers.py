@@ -19,6 +19,7 @@ from servicerw.core.audit import AuditFilter, AuditLog
 from servicerw.core.auth import INT4_MAX, CurrentUser, admin_only, base_url
 from servicerw.core.forms import has_control_characters
 from servicerw.core.web import KIGALI
+from servicerw.moderation.services import ModerationService
 from servicerw.notifications.services import delivery_stats
 from servicerw.reviews.services import DECISIONS, PAGE_SIZE, ReviewService
 from servicerw.settings import Settings
@@ -32,8 +33,14 @@ class AdminController(Controller):
     guards = [admin_only]
 
     @get("/", name="admin")
-    async def overview(self, reviews: NamedDependency[ReviewService]) -> Template:
-        context = {"pending_reviews": await reviews.pending_count(), "delivery": await delivery_stats(24)}
+    async def overview(
+        self, reviews: NamedDependency[ReviewService], moderation: NamedDependency[ModerationService]
+    ) -> Template:
+        context = {
+            "pending_reviews": await reviews.pending_count(),
+            "queues": await moderation.counts(),
+            "delivery": await delivery_stats(24),
+        }
         return Template("admin/home.html", context=context, headers=NO_STORE)
 
     @get("/reviews", name="admin_reviews")
