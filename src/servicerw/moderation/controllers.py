@@ -20,6 +20,7 @@ from servicerw.businesses.services import ProfileService
 from servicerw.core import i18n
 from servicerw.core.auth import INT4_MAX, CurrentUser, OwnedBusiness, admin_only, base_url
 from servicerw.core.forms import FormErrors
+from servicerw.core.i18n import gettext as _
 from servicerw.moderation.services import PAGE_SIZE, ModerationService
 from servicerw.settings import Settings
 
@@ -37,6 +38,10 @@ DONE = {  # ?done= values the pages confirm
     "change-approve",
     "change-reject",
 }
+
+
+def _changed_meanwhile() -> str:
+    return _("This listing's status has changed meanwhile: look again.")
 
 
 def _id(value: int) -> int:
@@ -108,12 +113,15 @@ class ModerationController(Controller):
     ) -> Template:
         return await self._listing_page(moderation, profiles, user, _id(listing_id), done=_done(request))
 
-    @post("/listings/{listing_id:int}/{action:str}", name="admin_listing_action", status_code=200)
+    @post(
+        [f"/listings/{{listing_id:int}}/{action}" for action in LISTING_ACTIONS],
+        name="admin_listing_action",
+        status_code=200,
+    )
     async def listing_action(
         self,
         request: Request,
         listing_id: FromPath[int],
-        action: FromPath[str],
         data: Form,
         user: NamedDependency[CurrentUser],
         moderation: NamedDependency[ModerationService],
@@ -121,8 +129,7 @@ class ModerationController(Controller):
         settings: NamedDependency[Settings],
     ) -> Template | Redirect:
         listing_id = _id(listing_id)
-        if action not in LISTING_ACTIONS:
-            raise NotFoundException()
+        action = request.url.path.rstrip("/").rsplit("/", 1)[-1]
         link = base_url(settings.server, request)
         reason = data.get("reason", "")
         try:
@@ -148,8 +155,10 @@ class ModerationController(Controller):
                 errors=error.errors,
                 status=error.status,
             )
-        if result is None:
-            raise NotFoundException()
+        if result is None:  # unknown (404), or no longer in a state this action applies to (409)
+            return await self._listing_page(
+                moderation, profiles, user, listing_id, errors={"form": _changed_meanwhile()}, status=409
+            )
         return Redirect(path=f"/admin/listings/{listing_id}?done={action}", status_code=303)
 
     # --- edits to live listings -----------------------------------------------------------------
@@ -190,20 +199,22 @@ class ModerationController(Controller):
     ) -> Template:
         return await self._change_page(moderation, _id(change_id), done=_done(request))
 
-    @post("/changes/{change_id:int}/{action:str}", name="admin_change_action", status_code=200)
+    @post(
+        ["/changes/{change_id:int}/approve", "/changes/{change_id:int}/reject"],
+        name="admin_change_action",
+        status_code=200,
+    )
     async def change_action(
         self,
         request: Request,
         change_id: FromPath[int],
-        action: FromPath[str],
         data: Form,
         user: NamedDependency[CurrentUser],
         moderation: NamedDependency[ModerationService],
         settings: NamedDependency[Settings],
     ) -> Template | Redirect:
         change_id = _id(change_id)
-        if action not in ("approve", "reject"):
-            raise NotFoundException()
+        action = request.url.path.rstrip("/").rsplit("/", 1)[-1]
         link = base_url(settings.server, request)
         try:
             if action == "approve":

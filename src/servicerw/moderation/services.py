@@ -267,7 +267,9 @@ class ModerationService:
         return await self._set_status(business_id, actor_id, "rejected", reason, ("pending",), "business.reject", email)
 
     async def suspend(self, business_id: int, actor_id: int, reason: str, base_url: str = "") -> StatusChange | None:
-        """A suspended listing leaves search, browse and suggestions at once; its profile answers 410."""
+        """A suspended listing leaves search, browse and suggestions at once; its profile answers 410. The reason
+        is required (FormErrors otherwise: the owner is emailed it); None if the listing does not exist or is
+        neither approved nor pending."""
         reason = clean_reason(reason)
 
         def email(b) -> tuple[str, str]:
@@ -314,13 +316,11 @@ class ModerationService:
         note: str = "",
     ) -> StatusChange | None:
         """Move a business from one of `allowed_from` to `status`, with the audit entry and the owner's email
-        in the same transaction. None if it does not exist; FormErrors (409) if it is in another state."""
+        in the same transaction. None (and nothing written) if it does not exist or is in another state."""
         async with db.engine().pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(_BUSINESS_FOR_UPDATE, business_id)
-            if row is None:
+            if row is None or row["status"] not in allowed_from:
                 return None
-            if row["status"] not in allowed_from:
-                raise FormErrors({"form": _("This listing's status has changed meanwhile: look again.")}, 409)
             await conn.execute(
                 "UPDATE businesses SET status = $2, status_reason = $3, updated_at = now() WHERE id = $1",
                 business_id,
