@@ -53,6 +53,8 @@ async def owned(client, db):
     )
     return {
         "business_id": business["id"],
+        "listing_id": business["id"],  # the operators' console (/admin/listings/{listing_id})
+        "change_id": 1,
         "image_id": image_id,
         "inquiry_id": inquiry_id,
         "review_id": review_id,
