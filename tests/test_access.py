@@ -8,6 +8,8 @@ from litestar import HttpMethod
 
 from tests.helpers import HTML, listing_form, owner, post_form
 
+pytestmark = pytest.mark.usefixtures("fresh_limits")  # the account forms' rate limits start from zero
+
 PUBLIC_PREFIXES = ("/", "/b/", "/c/", "/p/", "/search", "/lang/", "/static/", "/healthz", "/readyz", "/media")
 OWNER_PREFIXES = ("/dashboard", "/account", "/admin")
 

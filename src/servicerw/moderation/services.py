@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from servicerw.core import audit, db, i18n
 from servicerw.core.cache import Cache
-from servicerw.core.forms import FormErrors
+from servicerw.core.forms import FormErrors, has_control_characters
 from servicerw.core.i18n import gettext as _
 from servicerw.core.i18n import pick
 from servicerw.notifications.compose import queue_message
@@ -117,7 +117,7 @@ class ChangeReview:
 def clean_reason(value: object, field: str = "reason") -> str:
     """A reason an operator gives (shown to the owner): required, plain text without control characters."""
     text = value.strip() if isinstance(value, str) else ""
-    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text) or "\x7f" in text:
+    if has_control_characters(text):
         raise FormErrors({field: _("Remove the control characters from the text.")}, 400)
     if len(text) < 3:
         raise FormErrors({field: _("Give the reason: the owner reads it.")})
