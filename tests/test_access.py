@@ -8,6 +8,8 @@ from litestar import HttpMethod
 
 from tests.helpers import HTML, listing_form, owner, post_form
 
+pytestmark = pytest.mark.usefixtures("fresh_limits")  # the account forms' rate limits start from zero
+
 PUBLIC_PREFIXES = ("/", "/b/", "/c/", "/p/", "/search", "/lang/", "/static/", "/healthz", "/readyz", "/media")
 OWNER_PREFIXES = ("/dashboard", "/account", "/admin")
 
@@ -53,13 +55,14 @@ async def owned(client, db):
     )
     return {
         "business_id": business["id"],
+        "listing_id": business["id"],  # the operators' console (/admin/listings/{listing_id}, claims/)
+        "change_id": 1,
         "image_id": image_id,
         "inquiry_id": inquiry_id,
         "review_id": review_id,
         "report_id": 1,
         "user_id": customer,
         "action": "delete",
-        "listing_id": business["id"],  # the operators' routes (claims/)
         "claim_id": 1,
         "name": business["business_name"],
     }

@@ -38,6 +38,7 @@ from servicerw.insights.rollup import rollup_worker
 from servicerw.insights.services import InsightsService
 from servicerw.media import controllers as media_routes
 from servicerw.media.services import PhotoService, photo_worker
+from servicerw.moderation import controllers as moderation_routes
 from servicerw.moderation.services import ModerationService
 from servicerw.notifications.services import outbox_worker
 from servicerw.reports import controllers as report_routes
@@ -63,6 +64,7 @@ DOMAIN_ROUTES = (
     report_routes,
     users_admin_routes,
     insights_routes,
+    moderation_routes,
 )
 
 

@@ -20,6 +20,7 @@ from servicerw.core.audit import AuditFilter, AuditLog
 from servicerw.core.auth import INT4_MAX, CurrentUser, admin_only, base_url
 from servicerw.core.forms import has_control_characters
 from servicerw.core.web import KIGALI
+from servicerw.moderation.services import ModerationService
 from servicerw.notifications.services import delivery_stats
 from servicerw.reports.services import ReportService
 from servicerw.reviews.services import DECISIONS, PAGE_SIZE, ReviewService
@@ -39,11 +40,13 @@ class AdminController(Controller):
         reviews: NamedDependency[ReviewService],
         claims: NamedDependency[ClaimService],
         reports: NamedDependency[ReportService],
+        moderation: NamedDependency[ModerationService],
     ) -> Template:
         context = {
             "pending_reviews": await reviews.pending_count(),
             "pending_claims": (await claims.counts()).pending,
             "open_reports": await reports.open_count(),
+            "queues": await moderation.counts(),
             "delivery": await delivery_stats(24),
         }
         return Template("admin/home.html", context=context, headers=NO_STORE)

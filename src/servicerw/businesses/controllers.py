@@ -31,6 +31,8 @@ class BusinessController(Controller):
             raise NotFoundException()
         business = await profiles.profile(slug, i18n.current_language())
         if business is None:
+            if await profiles.withdrawn(slug):  # suspended by an operator: gone, not unknown
+                return Template("businesses/gone.html", status_code=410, headers={"cache-control": "no-cache"})
             raise NotFoundException()
         analytics.event(business.id, "profile_view", "profile")
         page = await profiles.page(business, maybe_user.id if maybe_user else None)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from servicerw.catalog.loader import slugify
-from servicerw.core import db
+from servicerw.core import audit, db
 from servicerw.core.auth import INT4_MAX, OwnedBusiness
 from servicerw.core.cache import Cache
 from servicerw.core.forms import FormErrors
@@ -107,6 +107,15 @@ def parse_services(form: dict, errors: dict[str, str]) -> list[dict]:
     return services
 
 
+@dataclass(frozen=True, slots=True)
+class ListingState:
+    """Where a listing stands with the operators, as its owner sees it: the status and, for a rejected or
+    suspended listing, the operator's reason."""
+
+    status: str
+    reason: str
+
+
 class ListingService:
     def __init__(self, cache: Cache) -> None:
         self.cache = cache
@@ -123,7 +132,8 @@ class ListingService:
 
     async def mine(self, user_id: int) -> list[dict]:
         rows = await db.fetch(
-            """SELECT b.id, b.business_name, b.slug, b.status, b.is_active, b.review_count, b.average_rating,
+            """SELECT b.id, b.business_name, b.slug, b.status, b.status_reason, b.is_active, b.review_count,
+                      b.average_rating,
                       (SELECT count(*) FROM business_changes c WHERE c.business_id = b.id AND c.status = 'pending')
                           AS pending_changes,
                       (SELECT count(*) FROM customer_inquiries i WHERE i.business_id = b.id AND i.status = 'new')
@@ -132,6 +142,10 @@ class ListingService:
             user_id,
         )
         return [dict(r) for r in rows]
+
+    async def state(self, business_id: int) -> ListingState:
+        row = await db.fetchrow("SELECT status, status_reason FROM businesses WHERE id = $1", business_id)
+        return ListingState(row["status"], row["status_reason"])
 
     async def values(self, business_id: int) -> dict:
         row = await db.fetchrow(f"SELECT {', '.join(EDITABLE)} FROM businesses WHERE id = $1", business_id)
@@ -215,14 +229,29 @@ class ListingService:
             await conn.execute("UPDATE users SET role = 'owner' WHERE id = $1 AND role = 'customer'", user_id)
         return listing.id
 
-    async def update(self, business: OwnedBusiness, user_id: int, values: dict) -> bool:
-        """Saves the changes; returns True when some of them wait for moderation."""
+    async def update(self, business: OwnedBusiness, user_id: int, values: dict) -> str:
+        """Saves the changes. Returns "moderation" when some of them wait for moderation, "resubmitted" when
+        a rejected listing goes back to the queue of new listings (its reason kept for the operator), else "1"."""
         current = await self.values(business.id)
         held = {}
         if business.status == "approved":
             held = {k: values[k] for k in MODERATED if values[k] != current[k]}
         applied = [k for k in EDITABLE if k not in held]
         async with db.engine().pool.acquire() as conn, conn.transaction():
+            resubmitted = await conn.fetchval(
+                "UPDATE businesses SET status = 'pending' WHERE id = $1 AND status = 'rejected' RETURNING id",
+                business.id,
+            )
+            if resubmitted:
+                await audit.record(
+                    conn,
+                    actor_id=user_id,
+                    action="business.resubmit",
+                    target_type="business",
+                    target_id=business.id,
+                    before={"status": "rejected"},
+                    after={"status": "pending"},
+                )
             await conn.execute(
                 f"""UPDATE businesses SET {", ".join(f"{k} = ${i}" for i, k in enumerate(applied, start=2))},
                            updated_at = now()
@@ -242,7 +271,7 @@ class ListingService:
                     json.dumps(held),
                 )
         await self.cache.invalidate_business(business.slug)
-        return bool(held)
+        return "moderation" if held else "resubmitted" if resubmitted else "1"
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,7 @@ class ListingController(Controller):
             {},
             action=f"/dashboard/{owned_business.id}/edit",
             business=owned_business,
+            state=await listings.state(owned_business.id),
             created=bool(request.query_params.get("created")),
             saved=request.query_params.get("saved"),
         )
@@ -121,8 +122,8 @@ class ListingController(Controller):
             return await self._form(
                 catalog, data, None, error.errors, error.status, action=action, business=owned_business
             )
-        held = await listings.update(owned_business, user.id, values)
-        return Redirect(path=f"{action}?saved={'moderation' if held else '1'}", status_code=303)
+        saved = await listings.update(owned_business, user.id, values)
+        return Redirect(path=f"{action}?saved={saved}", status_code=303)
 
     @get("/places", name="place_options")
     async def place_options(

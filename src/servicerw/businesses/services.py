@@ -147,6 +147,7 @@ class BusinessService:
                 LEFT JOIN locations d ON d.id = l.district_id
                 {COVER_JOIN}
                 WHERE b.status = 'approved' AND b.is_active AND b.is_featured
+                  AND (b.featured_until IS NULL OR b.featured_until > now())
                 ORDER BY b.created_at DESC
                 LIMIT {{}}""",
             limit,
@@ -315,12 +316,26 @@ class ProfileService:
         key = self.cache.profile_key(slug, lang)
         profile = _decoded(await self.cache.get(key), Profile)
         if profile is None:
-            profile = await self._load(slug, lang)
+            profile = await self._load(lang, slug=slug)
             if profile is None:
                 return None
             await self.cache.set(key, msgspec.to_builtins(profile), PROFILE_TTL)
         open_now = opening_state(dict(profile.hours)) if profile.has_hours else None
         return msgspec.structs.replace(profile, open_now=open_now)
+
+    async def preview(self, business_id: int, lang: str) -> Profile | None:
+        """The profile of a business in any status (pending, rejected, suspended...) as it would look once
+        public: for its owner and the operators. Never cached (the public key holds public profiles only)."""
+        profile = await self._load(lang, business_id=business_id)
+        if profile is None:
+            return None
+        open_now = opening_state(dict(profile.hours)) if profile.has_hours else None
+        return msgspec.structs.replace(profile, open_now=open_now)
+
+    async def withdrawn(self, slug: str) -> bool:
+        """Was this profile public and then suspended by an operator? (Its address answers 410, not 404.)"""
+        row = await db.fetchrow("SELECT 1 FROM businesses WHERE slug = $1 AND status = 'suspended'", slug)
+        return row is not None
 
     async def page(
         self,
@@ -336,7 +351,12 @@ class ProfileService:
         forms = {k: v for k, v in (("inquiry", inquiry), ("review", review)) if v is not None}
         return ProfilePage(profile, standing, user_id is not None, **forms)
 
-    async def _load(self, slug: str, lang: str) -> Profile | None:
+    async def _load(self, lang: str, *, slug: str | None = None, business_id: int | None = None) -> Profile | None:
+        """By slug: the public (approved, active) business only; by id: in any status (previews)."""
+        if slug is not None:
+            where, key = "b.slug = {} AND b.status = 'approved' AND b.is_active", slug
+        else:
+            where, key = "b.id = {}", business_id
         rows = await Business.raw(
             """SELECT b.id, b.business_name, b.slug, b.description_en, b.description_rw, b.description_fr,
                       b.is_verified, b.phone, b.whatsapp_number, b.email, b.website, b.address,
@@ -356,8 +376,9 @@ class ProfileService:
                LEFT JOIN locations s ON s.id = l.sector_id
                LEFT JOIN locations d ON d.id = l.district_id
                LEFT JOIN locations p ON p.id = l.province_id
-               WHERE b.slug = {} AND b.status = 'approved' AND b.is_active""",
-            slug,
+               WHERE """
+            + where,
+            key,
         )
         if not rows:
             return None

@@ -150,7 +150,8 @@ class SearchController(Controller):
         return Template(
             "search/_suggestions.html",
             context={"items": items, "q": q},
-            headers={"cache-control": "public, max-age=60"},
+            # Not kept by browsers: a suspended or newly approved listing must show (or not) at the next keystroke.
+            headers={"cache-control": "no-cache"},
         )
 
     @get(["/c/{slug:str}", "/p/{slug:str}"], name="browse")
