@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import pytest
 
@@ -286,9 +287,10 @@ def invalidate_route(app):
     """A route (test only) that calls the cache invalidation hook inside the app (the app runs on the test
     client's own event loop, so tests cannot call its stores directly)."""
     from litestar import post
+    from litestar.params import Body
 
     @post("/__test__/invalidate", status_code=204, opt={"exclude_from_csrf": True})
-    async def invalidate(data: dict) -> None:
+    async def invalidate(data: Annotated[dict, Body()]) -> None:
         await app.state.cache.invalidate_business(data["slug"])
 
     app.register(invalidate)
