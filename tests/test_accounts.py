@@ -4,13 +4,10 @@ import re
 from types import SimpleNamespace
 
 import pytest
-from litestar.stores.memory import MemoryStore
 from valkey.asyncio import Valkey
 
-from servicerw.accounts.controllers import ACCOUNT_FAILURES, WINDOW, _account_throttle
 from servicerw.accounts.services import password_problem
 from servicerw.core.sessions import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, current_user_id, session_config
-from servicerw.core.throttle import Throttle
 from servicerw.settings import ServerSettings, get_settings
 from tests.helpers import HTML, STRONG, csrf, log_in, sign_up
 
@@ -66,8 +63,8 @@ async def test_sign_up_validates_each_field_with_clear_messages(client, db):
     assert await db.fetchval("SELECT count(*) FROM email_outbox") == 0
     await sign_up(client)
     client.cookies.clear()
-    duplicate = await sign_up(client)
-    assert duplicate.status_code == 422 and "already exists" in duplicate.text
+    duplicate = await sign_up(client)  # the taken address: see test_hardening for what it answers
+    assert duplicate.status_code == 200 and "already exists" not in duplicate.text
 
 
 def test_password_rules():
@@ -155,18 +152,6 @@ async def test_login_is_throttled_per_address_and_a_forged_forwarded_for_does_no
         statuses.append(response.status_code)
     assert statuses[:10] == [422] * 10 and statuses[10] == 429
     assert "retry-after" in {k.lower() for k in response.headers} or "ratelimit-reset" in response.headers
-
-
-async def test_login_is_throttled_per_account():
-    failures = Throttle(MemoryStore(), ACCOUNT_FAILURES, WINDOW)
-    for _ in range(ACCOUNT_FAILURES):
-        await _account_throttle(failures, "aline@example.rw")
-        await failures.hit("fail:aline@example.rw")
-    from litestar.exceptions import TooManyRequestsException
-
-    with pytest.raises(TooManyRequestsException):
-        await _account_throttle(failures, "aline@example.rw")
-    await _account_throttle(failures, "other@example.rw")  # other accounts are not affected
 
 
 async def test_password_reset_by_email(client, db):

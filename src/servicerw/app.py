@@ -33,6 +33,7 @@ from servicerw.core.sessions import session_config  # noqa: E402
 from servicerw.core.static import StaticFiles, serve_static  # noqa: E402
 from servicerw.core.storage import LocalStorage  # noqa: E402
 from servicerw.core.web import (  # noqa: E402
+    answer_head_as_get,
     day_name,
     format_date,
     format_number,
@@ -42,7 +43,7 @@ from servicerw.core.web import (  # noqa: E402
 )
 from servicerw.inquiries.services import method_label, response_time_text  # noqa: E402
 from servicerw.search.services import search_words_worker  # noqa: E402
-from servicerw.settings import ROOT_DIR, Settings, get_settings  # noqa: E402
+from servicerw.settings import ROOT_DIR, Settings, check_production, get_settings  # noqa: E402
 
 log = structlog.get_logger(__name__)
 
@@ -86,6 +87,7 @@ def _media_files(storage: LocalStorage) -> Any:
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Litestar:
     settings = settings or get_settings()
+    check_production(settings)  # ConfigurationError: no PUBLIC_URL, ALLOWED_HOSTS=*, or only the log provider
     services = services or build_services(settings)
     static_files = StaticFiles()
     storage, server = services.storage, settings.server
@@ -165,7 +167,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         debug=settings.server.debug,
         openapi_config=None,
     )
+    app.asgi_handler = answer_head_as_get(app.asgi_handler)
     app.state.settings = settings
+    app.state.account_limits = services.account_limits
     app.state.access = services.access
     app.state.static_files = static_files
     app.state.cache = services.cache

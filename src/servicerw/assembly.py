@@ -12,6 +12,7 @@ from litestar.di import Provide
 from servicerw.accounts import admin_controllers as users_admin_routes
 from servicerw.accounts import controllers as accounts_routes
 from servicerw.accounts.admin import UserDirectory
+from servicerw.accounts.limits import AccountLimits
 from servicerw.accounts.services import AccountService
 from servicerw.admin import controllers as admin_routes
 from servicerw.analytics.partitions import partitions_worker
@@ -88,6 +89,7 @@ class Services:
     search: SearchService
     analytics: AnalyticsWriter
     accounts: AccountService
+    account_limits: AccountLimits  # the account forms' limits (app.state.account_limits)
     listings: ListingService
     photos: PhotoService
     inquiries: InquiryService
@@ -146,13 +148,13 @@ def build_services(settings: Settings) -> Services:
     cache = Cache(store.with_namespace("cache"))
     catalog = CatalogService(cache)
     businesses = BusinessService(storage, cache)
-    accounts = AccountService()
+    session_store = store.with_namespace("sessions")
+    accounts = AccountService(session_store)
     listings = ListingService(cache)
     photos = PhotoService(storage, cache)
     inquiries = InquiryService()
     reviews = ReviewService(cache)
     moderation = ModerationService(cache)
-    session_store = store.with_namespace("sessions")
     return Services(
         settings=settings,
         store=store,
@@ -165,6 +167,12 @@ def build_services(settings: Settings) -> Services:
         search=SearchService(businesses, catalog, cache),
         analytics=AnalyticsWriter(),
         accounts=accounts,
+        account_limits=AccountLimits(
+            store.with_namespace("account_limits"),
+            secret_key=settings.server.secret_key,
+            processes=settings.server.workers,
+            production=settings.server.production,
+        ),
         listings=listings,
         photos=photos,
         inquiries=inquiries,

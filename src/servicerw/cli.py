@@ -198,6 +198,23 @@ def _check_email_settings() -> None:
         _fail(str(error))
 
 
+def _listen_on(args: argparse.Namespace) -> None:
+    """The address and workers given on the command line become the settings every Granian worker reads:
+    development links in emails start with http://HOST:PORT, and the log-in limits divide by WORKERS when
+    Valkey is unreachable."""
+    os.environ["HOST"], os.environ["PORT"], os.environ["WORKERS"] = args.host, str(args.port), str(args.workers)
+
+
+def _check_production() -> None:
+    """SERVICERW_ENV=production needs PUBLIC_URL, a real ALLOWED_HOSTS list and an email provider."""
+    from servicerw.settings import ConfigurationError, check_production
+
+    try:
+        check_production(_settings())
+    except ConfigurationError as error:
+        _fail(str(error))
+
+
 def _check_services() -> None:
     """When external services are configured they must answer: fail loudly with a clear message."""
     _check_email_settings()
@@ -252,6 +269,8 @@ def _run_granian(host: str, port: int, workers: int) -> None:
 
 
 def serve(args: argparse.Namespace) -> None:
+    _listen_on(args)
+    _check_production()
     _database_settings()
     _check_services()
     print(f"ServiceRW listening on http://{args.host}:{args.port}/", flush=True)
@@ -285,6 +304,7 @@ async def _worker() -> None:
 
 
 def worker(_args: argparse.Namespace) -> None:
+    _check_production()
     _database_settings()
     print(
         "servicerw worker: processing photos, sending emails, rolling up statistics, keeping analytics "
@@ -392,13 +412,17 @@ def _print_demo_logins(listings: dict[str, str], settings) -> None:
     ]
     providers = ",".join(settings.email.providers)
     if providers == "log":
-        lines.append("  Emails are not sent: they are written to this terminal (EMAIL_PROVIDERS=log).")
+        lines.append(
+            "  Emails are not sent: they are written to this terminal, link tokens hidden (EMAIL_PROVIDERS=log)."
+        )
     else:
         lines.append(f"  Emails go through: {providers}.")
     print("\n".join(lines), flush=True)
 
 
 def demo(args: argparse.Namespace) -> None:
+    _listen_on(args)
+    _check_production()
     settings = _settings()
     if not settings.database.url:
         os.environ["DATABASE_URL"] = _embedded_database(settings.server.data_dir)

@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT_DIR = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -163,7 +164,8 @@ class ServerSettings:
     trusted_proxies: tuple[str, ...] = field(
         default_factory=lambda: tuple(p.strip() for p in _env("TRUSTED_PROXIES").split(",") if p.strip())
     )
-    # Public base URL for links in emails (e.g. https://servicerw.rw); default: taken from the request.
+    # Public base URL for links in emails (e.g. https://servicerw.rw). Required in production; in development
+    # without it, links start with http://HOST:PORT (never with the request's Host header).
     public_url: str = field(default_factory=lambda: _env("PUBLIC_URL").rstrip("/"))
     # Signs cookies and tokens. Required in production; development gets a per-process random key.
     secret_key: str = field(default_factory=lambda: _env("SECRET_KEY") or secrets.token_urlsafe(32))
@@ -174,6 +176,16 @@ class ServerSettings:
     @property
     def production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def link_base(self) -> str:
+        """The start of every link in an email: PUBLIC_URL, else (development) http://HOST:PORT."""
+        if self.public_url:
+            return self.public_url
+        host = {"0.0.0.0": "localhost", "::": "localhost", "": "localhost"}.get(self.host, self.host)
+        if ":" in host:  # an IPv6 address
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -198,6 +210,44 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+
+
+class ConfigurationError(ValueError):
+    """Settings the app refuses to run with; the message says what to change."""
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What makes these settings unsafe in production (SERVICERW_ENV=production); empty in development.
+    Links in emails would point wherever a request's Host says, any Host would be answered, and emails
+    (reset links included) would only be written to the log."""
+    server = settings.server
+    if not server.production:
+        return []
+    problems = []
+    parts = urlsplit(server.public_url)
+    if not server.public_url:
+        problems.append(
+            "PUBLIC_URL is not set (the address every link in an email starts with, e.g. https://servicerw.rw)"
+        )
+    elif parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+        problems.append(
+            f"PUBLIC_URL must be like https://servicerw.rw (scheme and host only), not {server.public_url!r}"
+        )
+    if not server.allowed_hosts or "*" in server.allowed_hosts:
+        problems.append("ALLOWED_HOSTS is * (list the host names the site answers to, e.g. servicerw.rw,localhost)")
+    if all(name == "log" for name in settings.email.providers):
+        problems.append(
+            "no email provider: emails would only be written to the log (set EMAIL_PROVIDERS, e.g. sendgrid,ses,smtp, "
+            "or SMTP_URL)"
+        )
+    return problems
+
+
+def check_production(settings: Settings) -> None:
+    """Raises ConfigurationError listing every problem `production_problems` finds."""
+    problems = production_problems(settings)
+    if problems:
+        raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
 
 
 @lru_cache(maxsize=1)

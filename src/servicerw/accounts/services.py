@@ -1,5 +1,11 @@
 """Accounts: sign-up, email verification, log-in, password reset. Argon2 hashes; emails go to the outbox
-in the same transaction as the change that causes them."""
+in the same transaction as the change that causes them.
+
+Nothing here tells a visitor whether an email has an account: sign-up with a taken address answers like a
+new one would be told to ("check your email") and emails the existing account instead; a reset request is
+looked up after the answer has gone (the controller runs `request_reset` as a background task). Each token
+is single-use; issuing or using one invalidates every other outstanding token of its purpose for the account,
+and a password reset ends every session of the account (`core/sessions.end_user_sessions`)."""
 
 from __future__ import annotations
 
@@ -10,21 +16,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 
-import asyncpg
+import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from litestar.stores.base import Store
 
-from servicerw.core import db
+from servicerw.core import db, i18n
+from servicerw.core.addresses import valid_email
 from servicerw.core.auth import CurrentUser
 from servicerw.core.forms import FormErrors
 from servicerw.core.i18n import gettext as _
+from servicerw.core.sessions import end_user_sessions
 from servicerw.notifications.compose import queue_message
 
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 VERIFY_TTL = timedelta(days=3)
 RESET_TTL = timedelta(hours=1)
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 PHONE_RE = re.compile(r"^\+?[0-9 ]{9,16}$")
+log = structlog.get_logger(__name__)
 _hasher = PasswordHasher()
 # A dummy hash, so that a log-in for an unknown email costs as much as a real one (no user enumeration).
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -46,6 +55,12 @@ class Account:
     role: str
     email_verified: bool
     preferred_language: str
+
+
+@dataclass(frozen=True)
+class PasswordReset:
+    user_id: int
+    email: str
 
 
 def _account(row) -> Account:
@@ -84,14 +99,20 @@ def _now() -> datetime:
 
 
 class AccountService:
+    def __init__(self, sessions: Store | None = None) -> None:
+        self.sessions = sessions  # the app's sessions store: a password reset ends the account's sessions
+
     async def sign_up(
         self, *, full_name: str, email: str, phone: str, password: str, role: str, language: str, base_url: str
-    ) -> Account:
-        email = normalise_email(email)
+    ) -> Account | None:
+        """The new account; None when the address already has one (that account was emailed instead: the
+        caller answers "check your email", saying nothing about the address). FormErrors for bad fields."""
+        address = valid_email(email)
+        email = address or normalise_email(email)
         errors: dict[str, str] = {}
         if not 2 <= len(full_name.strip()) <= 120:
             errors["full_name"] = _("Enter your name (2 to 120 characters).")
-        if not EMAIL_RE.match(email) or len(email) > 254:
+        if address is None:
             errors["email"] = _("Enter a valid email address.")
         if phone.strip() and not PHONE_RE.match(phone.strip()):
             errors["phone"] = _("Enter a phone number like +250 788 123 456.")
@@ -104,19 +125,19 @@ class AccountService:
         password_hash = _hasher.hash(password)
         token = secrets.token_urlsafe(32)
         async with db.engine().pool.acquire() as conn, conn.transaction():
-            try:
-                row = await conn.fetchrow(
-                    """INSERT INTO users (email, phone, full_name, password_hash, role, preferred_language, is_active)
-                       VALUES ($1, $2, $3, $4, $5, $6, true) RETURNING id""",
-                    email,
-                    phone.strip() or None,
-                    full_name.strip(),
-                    password_hash,
-                    role,
-                    language,
-                )
-            except asyncpg.UniqueViolationError as error:
-                raise FormErrors({"email": _("An account with this email already exists. Log in instead.")}) from error
+            row = await conn.fetchrow(
+                """INSERT INTO users (email, phone, full_name, password_hash, role, preferred_language, is_active)
+                   VALUES ($1, $2, $3, $4, $5, $6, true) ON CONFLICT (email) DO NOTHING RETURNING id""",
+                email,
+                phone.strip() or None,
+                full_name.strip(),
+                password_hash,
+                role,
+                language,
+            )
+            if row is None:
+                await self._tell_existing_account(conn, email, base_url)
+                return None
             await self._issue_token(conn, row["id"], "verify_email", token, VERIFY_TTL)
             await queue_message(
                 conn,
@@ -133,7 +154,40 @@ class AccountService:
             )
         return Account(row["id"], email, full_name.strip(), role, False, language)
 
+    @staticmethod
+    async def _tell_existing_account(conn, email: str, base_url: str) -> None:
+        """Someone signed up with the address of an active account: tell its owner (in their language) how to
+        log in or reset the password, instead of telling the visitor that the address is taken."""
+        row = await conn.fetchrow(
+            "SELECT full_name, preferred_language FROM users WHERE email = $1 AND is_active", email
+        )
+        if row is None:
+            return
+        with i18n.using(row["preferred_language"]):
+            await queue_message(
+                conn,
+                to=email,
+                language=row["preferred_language"],
+                kind="signup_existing",
+                subject=_("You already have a ServiceRW account"),
+                body=_(
+                    "Hello %(name)s,\n\nSomeone, maybe you, tried to create a ServiceRW account with this email "
+                    "address. You already have one: log in here:\n%(login)s\n\nForgot your password? Choose a new "
+                    "one here:\n%(reset)s\n\nIf it was not you, you can ignore this email: nothing has changed.",
+                    name=row["full_name"],
+                    login=f"{base_url}/account/login",
+                    reset=f"{base_url}/account/reset",
+                ),
+            )
+
     async def _issue_token(self, conn, user_id: int, purpose: str, token: str, ttl: timedelta) -> None:
+        """A new single-use token; every other outstanding token of this purpose for the account stops working
+        (only the newest emailed link is valid)."""
+        await conn.execute(
+            "UPDATE account_tokens SET used_at = now() WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
+            user_id,
+            purpose,
+        )
         await conn.execute(
             "INSERT INTO account_tokens (user_id, purpose, token_hash, expires_at) VALUES ($1, $2, $3, $4)",
             user_id,
@@ -161,11 +215,14 @@ class AccountService:
         return True
 
     async def authenticate(self, email: str, password: str) -> Account | None:
-        row = await db.fetchrow(
-            "SELECT id, email, full_name, role, password_hash, is_active, email_verified_at, preferred_language "
-            "FROM users WHERE email = $1",
-            normalise_email(email),
-        )
+        address = valid_email(email)
+        row = None
+        if address is not None:
+            row = await db.fetchrow(
+                "SELECT id, email, full_name, role, password_hash, is_active, email_verified_at, preferred_language "
+                "FROM users WHERE email = $1",
+                address,
+            )
         if row is None or not row["password_hash"]:
             try:
                 _hasher.verify(_DUMMY_HASH, password)
@@ -198,31 +255,40 @@ class AccountService:
         return None if account is None else CurrentUser(account.id, account.role)
 
     async def request_reset(self, email: str, language: str, base_url: str) -> None:
-        """Always looks the same to the caller, whether the account exists or not."""
+        """Email a reset link to the account of `email`, if there is an active one (in the language the request
+        was made in). The controller calls this after its answer has gone, so the visitor can tell neither
+        from the page nor from its timing whether the address has an account; errors are logged, not raised."""
+        address = valid_email(email)
+        if address is None:
+            return
         token = secrets.token_urlsafe(32)
-        async with db.engine().pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT id, full_name, email FROM users WHERE email = $1 AND is_active", normalise_email(email)
-            )
-            if row is None:
-                return
-            await self._issue_token(conn, row["id"], "reset_password", token, RESET_TTL)
-            await queue_message(
-                conn,
-                to=row["email"],
-                language=language,
-                kind="reset_password",
-                subject=_("Reset your password"),
-                body=_(
-                    "Hello %(name)s,\n\nTo choose a new ServiceRW password, open this link:\n%(link)s\n\n"
-                    "The link is valid for one hour. If you did not ask for this, ignore this email.",
-                    name=row["full_name"],
-                    link=f"{base_url}/account/reset/confirm?token={token}",
-                ),
-            )
+        try:
+            async with db.engine().pool.acquire() as conn, conn.transaction():
+                row = await conn.fetchrow(
+                    "SELECT id, full_name, email FROM users WHERE email = $1 AND is_active", address
+                )
+                if row is None:
+                    return
+                await self._issue_token(conn, row["id"], "reset_password", token, RESET_TTL)
+                with i18n.using(language):
+                    await queue_message(
+                        conn,
+                        to=row["email"],
+                        language=language,
+                        kind="reset_password",
+                        subject=_("Reset your password"),
+                        body=_(
+                            "Hello %(name)s,\n\nTo choose a new ServiceRW password, open this link:\n%(link)s\n\n"
+                            "The link is valid for one hour. If you did not ask for this, ignore this email.",
+                            name=row["full_name"],
+                            link=f"{base_url}/account/reset/confirm?token={token}",
+                        ),
+                    )
+        except Exception:  # noqa: BLE001 - after the answer: nobody to tell but the log (no token in it)
+            log.exception("reset_request_failed")
 
-    async def reset_password(self, token: str, password: str) -> int:
-        """Sets the new password and returns the user id; FormErrors for a bad password or token."""
+    async def reset_password(self, token: str, password: str) -> PasswordReset:
+        """Sets the new password; FormErrors for a bad password or token."""
         async with db.engine().pool.acquire() as conn, conn.transaction():
             email = await conn.fetchval(
                 """SELECT u.email FROM account_tokens t JOIN users u ON u.id = t.user_id
@@ -237,4 +303,13 @@ class AccountService:
             await conn.execute(
                 "UPDATE users SET password_hash = $1, updated_at = now() WHERE id = $2", _hasher.hash(password), user_id
             )
-        return user_id
+            # Every other reset link of the account stops working (an older email must not reset it again).
+            await conn.execute(
+                """UPDATE account_tokens SET used_at = now()
+                   WHERE user_id = $1 AND purpose = 'reset_password' AND used_at IS NULL""",
+                user_id,
+            )
+        # Whoever had a session (the one who guessed or stole the old password included) is logged out.
+        if self.sessions is not None:
+            await end_user_sessions(self.sessions, user_id)
+        return PasswordReset(user_id, email or "")

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from servicerw.catalog.loader import slugify
 from servicerw.core import audit, db
+from servicerw.core.addresses import valid_email
 from servicerw.core.auth import INT4_MAX, OwnedBusiness
 from servicerw.core.cache import Cache
 from servicerw.core.forms import FormErrors
@@ -43,7 +44,6 @@ EDITABLE = (
 MAX_SERVICES = 12
 PHONE_RE = re.compile(r"^\+?[0-9]{9,15}$")
 TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 # Rwanda's bounding box (with a margin): a pin outside it is a mistake.
 LAT_RANGE, LNG_RANGE = (-2.9, -1.0), (28.8, 30.95)
 
@@ -193,8 +193,12 @@ class ListingService:
             errors["phone"] = _("Enter a phone number like +250 788 123 456.")
         if values["whatsapp_number"] and not PHONE_RE.match(values["whatsapp_number"]):
             errors["whatsapp_number"] = _("Enter a phone number like +250 788 123 456.")
-        if values["email"] and not EMAIL_RE.match(values["email"]):
-            errors["email"] = _("Enter a valid email address.")
+        if values["email"]:
+            checked = valid_email(values["email"])
+            if checked is None:
+                errors["email"] = _("Enter a valid email address.")
+            else:
+                values["email"] = checked
         if values["website"]:
             parts = urlsplit(values["website"] if "://" in values["website"] else "https://" + values["website"])
             if parts.scheme not in ("http", "https") or "." not in parts.netloc:

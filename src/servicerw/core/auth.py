@@ -84,9 +84,12 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def base_url(server: ServerSettings, request: Request) -> str:
-    """The address links in emails start with: PUBLIC_URL, else (development) the request's own."""
-    return server.public_url or str(request.base_url).rstrip("/")
+def base_url(server: ServerSettings, request: Request | None = None) -> str:
+    """The address every link in an email starts with: PUBLIC_URL, else (development) http://HOST:PORT from
+    the settings. Never the request's Host header, which the sender of the request chooses (a reset link
+    pointing at their server would hand them the token): `request` is accepted and ignored."""
+    del request
+    return server.link_base
 
 
 def _return_path(request: Request) -> str | None:

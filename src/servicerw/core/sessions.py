@@ -45,9 +45,11 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         if empty:
             if has_cookie:  # logged out or cleared: forget it server-side and in the browser
                 await self.delete(cookie_id, store=store)
+                # Max-Age=0 deletes it at once (a Max-Age left at 8 h would win over an Expires in the past).
+                cookie_params["max_age"] = 0
                 headers.add(
                     "Set-Cookie",
-                    Cookie(value="null", key=self.config.key, expires=0, **cookie_params).to_header(header=""),
+                    Cookie(value="", key=self.config.key, expires=0, **cookie_params).to_header(header=""),
                 )
             return
         rotate = scope.get("state", {}).get(_ROTATE, False)

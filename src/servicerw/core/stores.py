@@ -4,11 +4,17 @@ Litestar's stock ValkeyStore turns every request into a 500 when Valkey is down,
 client's 5 s default timeout when Valkey is frozen. This store wraps it: short socket timeouts, and on
 any Valkey error it answers from an in-process MemoryStore and skips Valkey for a few seconds
 (core/breaker.py), so pages keep working and throttling continues per process.
+
+Counters (`incr`) are atomic: one round trip runs INCR and, for a new key, EXPIRE (a Lua script), and the
+caller decides on the count it gets back. While Valkey is unreachable they count in this process only
+(`Count.shared` is False): core/throttle.Limiter then divides its limit by the number of processes.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from litestar.stores.base import NamespacedStore
@@ -19,6 +25,51 @@ from valkey.exceptions import ValkeyError
 
 from servicerw.core.breaker import CircuitBreaker
 from servicerw.settings import ValkeySettings
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    value: int  # the count after this increment
+    expires_in: int  # seconds until the window ends
+    shared: bool  # counted in Valkey (every process sees it), else in this process only
+
+
+# INCR, and EXPIRE when the key is new (or somehow has no expiry): a fixed window from the first hit.
+_INCR = """
+local n = redis.call('INCR', KEYS[1])
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {n, ttl}
+"""
+
+
+class LocalCounters:
+    """Fixed-window counters in this process (no await between read and write: atomic under asyncio)."""
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._counts: dict[str, tuple[int, float]] = {}
+        self.max_keys = max_keys
+
+    def incr(self, key: str, window: int, now: float | None = None) -> Count:
+        now = time.monotonic() if now is None else now
+        value, ends = self._counts.get(key, (0, 0.0))
+        if ends <= now:
+            value, ends = 0, now + window
+            if len(self._counts) >= self.max_keys:
+                self._sweep(now)
+        self._counts[key] = (value + 1, ends)
+        return Count(value + 1, max(1, round(ends - now)), shared=False)
+
+    def reset(self, key: str) -> None:
+        self._counts.pop(key, None)
+
+    def _sweep(self, now: float) -> None:
+        self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+        while len(self._counts) >= self.max_keys:  # all live: forget the oldest windows (fail open)
+            self._counts.pop(next(iter(self._counts)))
 
 
 class FailOpenStore(NamespacedStore):
@@ -35,6 +86,8 @@ class FailOpenStore(NamespacedStore):
         self.primary = ValkeyStore(valkey, namespace=namespace, handle_client_shutdown=False)
         self.fallback = fallback or MemoryStore()
         self.breaker = breaker
+        self.local_counters = LocalCounters()
+        self._incr = valkey.register_script(_INCR)
 
     @classmethod
     def from_settings(cls, settings: ValkeySettings) -> FailOpenStore:
@@ -86,6 +139,23 @@ class FailOpenStore(NamespacedStore):
     async def delete(self, key: str) -> None:
         await self._call("delete", key)
 
+    async def incr(self, key: str, window: int) -> Count:
+        """Add one to the counter `key` (a window of `window` seconds from its first hit) and return it."""
+        if self.breaker.allow():
+            try:
+                value, ttl = await self._incr(keys=[self.primary._make_key(key)], args=[int(window)])
+            except (ValkeyError, OSError, TimeoutError) as error:
+                self.breaker.failure(error)
+            else:
+                self.breaker.success()
+                return Count(int(value), max(1, int(ttl)), shared=True)
+        return self.local_counters.incr(key, window)
+
+    async def reset(self, key: str) -> None:
+        """Forget the counter `key` (in Valkey when reachable, and in this process)."""
+        self.local_counters.reset(key)
+        await self._either(lambda: self.primary.delete(key), lambda: self.fallback.delete(key))
+
     async def delete_all(self) -> None:
         await self._call("delete_all")
 
@@ -114,6 +184,7 @@ class MemoryNamespacedStore(NamespacedStore):
     def __init__(self, namespace: str = "SERVICERW") -> None:
         self.namespace = namespace
         self._store = MemoryStore()
+        self._counters = LocalCounters()
 
     def with_namespace(self, namespace: str) -> MemoryNamespacedStore:
         return MemoryNamespacedStore(f"{self.namespace}_{namespace}")
@@ -126,6 +197,12 @@ class MemoryNamespacedStore(NamespacedStore):
 
     async def delete(self, key):
         await self._store.delete(key)
+
+    async def incr(self, key: str, window: int) -> Count:
+        return self._counters.incr(key, window)
+
+    async def reset(self, key: str) -> None:
+        self._counters.reset(key)
 
     async def delete_all(self):
         await self._store.delete_all()

@@ -63,8 +63,45 @@ def language_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-def language_cookie(lang: str) -> Cookie:
-    return Cookie(key=i18n.COOKIE_NAME, value=lang, max_age=365 * 24 * 3600, httponly=True, samesite="lax", path="/")
+def language_cookie(lang: str, secure: bool = False) -> Cookie:
+    """The visitor's language choice; `secure` (production: HTTPS only) keeps it off plain-HTTP requests."""
+    return Cookie(
+        key=i18n.COOKIE_NAME,
+        value=lang,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=secure,
+    )
+
+
+def answer_head_as_get(app: ASGIApp) -> ASGIApp:
+    """HEAD is answered as the GET of the same URL without its body (same status and headers, Content-Length
+    included), as HTTP requires; Litestar's `@get` routes would otherwise answer 405. Wraps the app's whole
+    ASGI handler (`app.asgi_handler`), since routing by method happens before any middleware."""
+
+    async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await app(scope, receive, send)
+            return
+        scope["method"] = "GET"
+        extensions = scope.get("extensions") or {}
+        scope["extensions"] = {k: v for k, v in extensions.items() if k != "http.response.pathsend"}
+        finished = False
+
+        async def send_without_body(message: Message) -> None:
+            nonlocal finished
+            if message["type"] == "http.response.body":
+                if finished or message.get("more_body", False):
+                    return
+                finished = True
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await app(scope, receive, send_without_body)
+
+    return handler
 
 
 def format_rwf(amount: int | float | None) -> str:

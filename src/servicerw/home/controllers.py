@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -30,12 +30,13 @@ class HomeController(Controller):
         )
 
     @get("/lang/{code:str}", name="set_language")
-    async def set_language(self, code: FromPath[str], next: FromQuery[str | None] = None) -> Redirect:
+    async def set_language(self, request: Request, code: FromPath[str], next: FromQuery[str | None] = None) -> Redirect:
         """Remember the chosen language in a cookie (a preference, not account state) and go back."""
         target = safe_next(next)
         if code not in i18n.LANGUAGES:
             return Redirect(path=target, status_code=303)
-        return Redirect(path=target, status_code=303, cookies=[language_cookie(code)])
+        secure = request.app.state.settings.server.production
+        return Redirect(path=target, status_code=303, cookies=[language_cookie(code, secure=secure)])
 
 
 ROUTES = [HomeController]

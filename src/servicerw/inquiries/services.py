@@ -11,8 +11,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from servicerw.accounts.services import EMAIL_RE, PHONE_RE
+from servicerw.accounts.services import PHONE_RE
 from servicerw.core import db, i18n
+from servicerw.core.addresses import valid_email
 from servicerw.core.forms import FormErrors
 from servicerw.core.i18n import gettext as _
 from servicerw.notifications.compose import queue_message
@@ -82,8 +83,12 @@ def validate(data: dict[str, str]) -> InquiryForm:
         errors["phone"] = _("Give a phone number or an email address, so that the business can answer you.")
     if phone and not PHONE_RE.match(phone):
         errors["phone"] = _("Write a phone number with 9 to 16 digits, like 0788 123 456.")
-    if email and (len(email) > 254 or not EMAIL_RE.match(email)):
-        errors["email"] = _("Write an email address like name@example.com.")
+    if email:
+        checked = valid_email(email)
+        if checked is None:
+            errors["email"] = _("Write an email address like name@example.com.")
+        else:
+            email = checked
     if not MESSAGE_MIN <= len(message) <= MESSAGE_MAX:
         errors["message"] = _(
             "Write a message of %(min)d to %(max)d characters (now %(n)d).",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import smtplib
 import ssl
 import threading
@@ -289,14 +290,29 @@ class SmtpProvider:
         await asyncio.to_thread(self._quit_all)
 
 
+_TOKEN = re.compile(r"([?&]token=)[^\s&#]+")
+
+
+def redact_tokens(text: str) -> str:
+    """The text with the secret of every `?token=` link replaced: logs are read by more people than the
+    recipient (a reset or claim link in a log would let any reader take the account or the listing)."""
+    return _TOKEN.sub(r"\1[redacted]", text)
+
+
 class LogProvider:
-    """Development without any provider: the email goes to the log."""
+    """Development without any provider: the email goes to the log, its links' tokens redacted (production
+    refuses to start with only this provider: settings.check_production)."""
 
     name = "log"
     channel = "email"
 
     async def send(self, outgoing: Outgoing) -> str:
-        log.info("email_not_sent_no_provider", to=outgoing.to, subject=outgoing.subject, body=outgoing.text)
+        log.info(
+            "email_not_sent_no_provider",
+            to=outgoing.to,
+            subject=outgoing.subject,
+            body=redact_tokens(outgoing.text),
+        )
         return f"log:{outgoing.idempotency_key}"
 
     async def close(self) -> None:
