@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             await services.analytics.stop()
             await db.close_pool()
             await services.store.close()
+            await services.account_limits.close()
 
     handlers: list[Any] = [*route_handlers(), healthz, readyz, metrics, serve_static]
     if isinstance(storage, LocalStorage):

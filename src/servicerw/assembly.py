@@ -29,7 +29,7 @@ from servicerw.core.auth import Access
 from servicerw.core.background import PollingWorker
 from servicerw.core.cache import Cache
 from servicerw.core.storage import Storage, build_storage
-from servicerw.core.stores import FailOpenStore, build_store
+from servicerw.core.stores import FailOpenStore, build_counter_store, build_store
 from servicerw.dashboard import controllers as dashboard_routes
 from servicerw.home import controllers as home_routes
 from servicerw.inquiries import controllers as inquiry_routes
@@ -168,7 +168,7 @@ def build_services(settings: Settings) -> Services:
         analytics=AnalyticsWriter(),
         accounts=accounts,
         account_limits=AccountLimits(
-            store.with_namespace("account_limits"),
+            build_counter_store(settings.valkey).with_namespace("account_limits"),
             secret_key=settings.server.secret_key,
             processes=settings.server.workers,
             production=settings.server.production,

@@ -301,6 +301,7 @@ async def _worker() -> None:
         await asyncio.gather(*(background.stop() for background in services.workers))
         await db.close_pool()
         await services.store.close()
+        await services.account_limits.close()
 
 
 def worker(_args: argparse.Namespace) -> None:

@@ -92,6 +92,8 @@ class ValkeySettings:
     socket_timeout: float = field(default_factory=lambda: float(_env("VALKEY_TIMEOUT", "0.25")))
     # After a failure, Valkey is skipped for this many seconds (fail open, in-process fallback).
     retry_after: float = 5.0
+    # The log-in limits' counters wait longer (core/stores.build_counter_store): at most this, once, when frozen.
+    counter_timeout: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,12 @@ class AccountLimits:
         self.reset_emails = Limiter(counters, *RESET_EMAILS, processes=processes)
         self._secret = secret_key.encode()
         self.production = production
+        self._counters = counters
+
+    async def close(self) -> None:
+        close = getattr(self._counters, "close", None)
+        if close is not None:
+            await close()
 
     @property
     def device_cookie_name(self) -> str:

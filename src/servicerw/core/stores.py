@@ -66,6 +66,13 @@ class LocalCounters:
     def reset(self, key: str) -> None:
         self._counts.pop(key, None)
 
+    def mirror(self, key: str, count: Count, now: float | None = None) -> None:
+        """Remember a count read from Valkey (the fallback starts from it, not from zero)."""
+        now = time.monotonic() if now is None else now
+        if key not in self._counts and len(self._counts) >= self.max_keys:
+            self._sweep(now)
+        self._counts[key] = (count.value, now + count.expires_in)
+
     def _sweep(self, now: float) -> None:
         self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
         while len(self._counts) >= self.max_keys:  # all live: forget the oldest windows (fail open)
@@ -90,14 +97,14 @@ class FailOpenStore(NamespacedStore):
         self._incr = valkey.register_script(_INCR)
 
     @classmethod
-    def from_settings(cls, settings: ValkeySettings) -> FailOpenStore:
+    def from_settings(
+        cls, settings: ValkeySettings, timeout: float | None = None, name: str = "valkey"
+    ) -> FailOpenStore:
+        timeout = settings.socket_timeout if timeout is None else timeout
         client = Valkey.from_url(
-            settings.url,
-            socket_timeout=settings.socket_timeout,
-            socket_connect_timeout=settings.socket_timeout,
-            retry_on_timeout=False,
+            settings.url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False
         )
-        return cls(client, breaker=CircuitBreaker("valkey", threshold=1, cooldown=settings.retry_after))
+        return cls(client, breaker=CircuitBreaker(name, threshold=1, cooldown=settings.retry_after))
 
     def with_namespace(self, namespace: str) -> FailOpenStore:
         return FailOpenStore(self.valkey, f"{self.namespace}_{namespace}", breaker=self.breaker)
@@ -148,7 +155,10 @@ class FailOpenStore(NamespacedStore):
                 self.breaker.failure(error)
             else:
                 self.breaker.success()
-                return Count(int(value), max(1, int(ttl)), shared=True)
+                count = Count(int(value), max(1, int(ttl)), shared=True)
+                # Mirrored here: should Valkey fail in this window, this process goes on from the count it saw.
+                self.local_counters.mirror(key, count)
+                return count
         return self.local_counters.incr(key, window)
 
     async def reset(self, key: str) -> None:
@@ -223,4 +233,13 @@ class MemoryNamespacedStore(NamespacedStore):
 def build_store(settings: ValkeySettings) -> FailOpenStore | MemoryNamespacedStore:
     if settings.url:
         return FailOpenStore.from_settings(settings)
+    return MemoryNamespacedStore()
+
+
+def build_counter_store(settings: ValkeySettings) -> FailOpenStore | MemoryNamespacedStore:
+    """The store of the log-in limits: its own connections and circuit, with a longer timeout
+    (`counter_timeout`) than pages' caches get. A count must not fall back to this process only because the
+    machine is busy: a connection that takes 300 ms to open under load is not a Valkey outage."""
+    if settings.url:
+        return FailOpenStore.from_settings(settings, timeout=settings.counter_timeout, name="valkey-counters")
     return MemoryNamespacedStore()
