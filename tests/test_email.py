@@ -34,7 +34,22 @@ async def test_the_verification_email_is_delivered_by_smtp_with_a_working_link(c
 async def test_a_rolled_back_sign_up_sends_nothing(client, db, mail_sink_messages):
     await sign_up(client, email="dup@example.rw")
     client.cookies.clear()
-    await sign_up(client, email="dup@example.rw")  # refused: the email exists (its transaction rolls back)
+    # The sign-up's transaction fails after its email row was written (a trigger refuses it): it rolls back.
+    await db.execute(
+        """CREATE FUNCTION test_refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN IF NEW.to_address = 'boom@example.rw' THEN RAISE EXCEPTION 'refused by the test'; END IF;
+           RETURN NEW; END $$"""
+    )
+    await db.execute(
+        "CREATE TRIGGER refuse_boom AFTER INSERT ON email_outbox FOR EACH ROW EXECUTE FUNCTION test_refuse_boom()"
+    )
+    try:
+        refused = await sign_up(client, email="boom@example.rw")
+    finally:
+        await db.execute("DROP TRIGGER refuse_boom ON email_outbox")
+        await db.execute("DROP FUNCTION test_refuse_boom()")
+    assert refused.status_code == 500
+    assert await db.fetchval("SELECT count(*) FROM users WHERE email = 'boom@example.rw'") == 0
     client.cookies.clear()
     later = await sign_up(client, email="later@example.rw")  # queued after anything the refused one could queue
     assert later.status_code == 303
@@ -50,4 +65,5 @@ async def test_a_rolled_back_sign_up_sends_nothing(client, db, mail_sink_message
     await wait_for(later_sent_and_nothing_left, message="the later email sent and nothing left to send")
     assert [str(m["To"]) for m in mail_sink_messages].count("later@example.rw") == 1
     assert len([m for m in mail_sink_messages if str(m["To"]) == "dup@example.rw"]) == 1
-    assert await db.fetchval("SELECT count(*) FROM email_outbox WHERE to_address = 'dup@example.rw'") == 1
+    assert not [m for m in mail_sink_messages if str(m["To"]) == "boom@example.rw"]
+    assert await db.fetchval("SELECT count(*) FROM email_outbox WHERE to_address = 'boom@example.rw'") == 0
