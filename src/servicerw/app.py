@@ -89,7 +89,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     services = services or build_services(settings)
     static_files = StaticFiles()
     storage, server = services.storage, settings.server
-    workers = [*services.workers, search_words_worker(services.search)]
+    background = services.workers if server.web_background else []
+    workers = [*background, search_words_worker(services.search)]
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
