@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from servicerw.settings import ServerSettings, Settings
 from tests.services import database_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,3 +52,13 @@ def test_killing_valkey_and_the_worker_under_traffic_loses_nothing_and_shows_no_
     whole = rows["(whole run)"]
     assert whole["emails_lost"] == 0 and whole["emails_duplicated"] == 0, whole
     assert "0 unsent" in whole["note"], whole
+
+
+def test_web_processes_can_leave_the_background_work_to_servicerw_worker():
+    """The chaos run relies on it: with WEB_BACKGROUND=false only `servicerw worker` sends the outbox."""
+    from servicerw.app import create_app
+
+    alone = create_app(Settings(server=ServerSettings(web_background=False)))
+    assert [w.name for w in alone.state.background_workers] == ["search_words"]
+    both = create_app(Settings(server=ServerSettings(web_background=True)))
+    assert {"outbox_worker", "photo_worker"} <= {w.name for w in both.state.background_workers}

@@ -174,6 +174,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.search = services.search
     app.state.photos = services.photos
     app.state.email_worker = services.email_worker
+    app.state.background_workers = workers  # what the lifespan starts in each web process
     app.state.store = services.store
     app.state.storage = storage
     app.state.valkey_configured = bool(settings.valkey.url)
