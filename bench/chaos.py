@@ -278,8 +278,8 @@ class Traffic:
                 await self.timed(kind, client.get(path, headers=HTML))
             await asyncio.sleep(0.02)
 
-    async def csrf(self, client: httpx.AsyncClient, path: str) -> str | None:
-        response = await self.timed("profile", client.get(path, headers=HTML))
+    async def csrf(self, client: httpx.AsyncClient, path: str, kind: str = "profile") -> str | None:
+        response = await self.timed(kind, client.get(path, headers=HTML))
         if response is None or response.status_code != 200:
             return None
         match = re.search(r'name="_csrf_token" value="([^"]+)"', response.text)
@@ -319,7 +319,7 @@ class Traffic:
             await asyncio.sleep(0.15)
 
     async def log_in(self, client: httpx.AsyncClient) -> bool:
-        token = await self.csrf(client, "/account/login")
+        token = await self.csrf(client, "/account/login", "login page")
         if token is None:
             return False
         response = await self.timed(
@@ -346,7 +346,7 @@ class Traffic:
             i += 1
             business = self.owner_businesses[i % len(self.owner_businesses)]
             path = f"/dashboard/{business}/photos"
-            token = token or await self.csrf(client, path)
+            token = token or await self.csrf(client, path, "photos page")
             if token is None:
                 await self.log_in(client)
                 await asyncio.sleep(0.2)
