@@ -860,7 +860,9 @@ def main(argv: list[str] | None = None) -> int:
     def interrupted(signum, frame):
         raise KeyboardInterrupt
 
+    # Also SIGINT: a shell starts background jobs with SIGINT ignored, and Ctrl-C must always clean up.
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
     started = time.monotonic()
     rows: list[dict] = []
     try:
