@@ -78,6 +78,11 @@ bench-admin *ARGS: setup
 bench-mail *ARGS: setup
     {{py}} bench/mail.py {{ARGS}}
 
+# Faults under steady traffic (Valkey/S3 killed and frozen, database connections cut, worker SIGKILLed,
+# mail provider failing), on services and a database of its own: 5xx, losses, recovery per fault.
+chaos *ARGS: setup services
+    {{py}} bench/chaos.py {{ARGS}}
+
 # EXPLAIN ANALYZE of the plan's hot queries on DATABASE_URL.
 bench-explain: setup
     {{py}} bench/explain.py

@@ -91,7 +91,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     services = services or build_services(settings)
     static_files = StaticFiles()
     storage, server = services.storage, settings.server
-    workers = [*services.workers, search_words_worker(services.search)]
+    background = services.workers if server.web_background else []
+    workers = [*background, search_words_worker(services.search)]
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
@@ -178,6 +179,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.search = services.search
     app.state.photos = services.photos
     app.state.email_worker = services.email_worker
+    app.state.background_workers = workers  # what the lifespan starts in each web process
     app.state.store = services.store
     app.state.storage = storage
     app.state.valkey_configured = bool(settings.valkey.url)

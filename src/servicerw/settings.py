@@ -174,6 +174,9 @@ class ServerSettings:
     # /metrics (Prometheus) asks for `Authorization: Bearer <token>` when set; in production without it
     # /metrics answers 404, in development it is open.
     metrics_token: str = field(default_factory=lambda: _env("METRICS_TOKEN"))
+    # The web processes also do the background work (photos, the email outbox, statistics rollups,
+    # analytics partitions). false: they leave it to `servicerw worker` processes.
+    web_background: bool = field(default_factory=lambda: _env_bool("WEB_BACKGROUND", True))
 
     @property
     def production(self) -> bool:

@@ -112,6 +112,7 @@ class AdminController(Controller):
             "has_next": len(rows) > AUDIT_PAGE,
             "page": page,
             "actions": await audit.actions(),
+            "target_types": await audit.target_types(),
             "filters": query,
             "query": urlencode({k: v for k, v in query.items() if v}),
         }

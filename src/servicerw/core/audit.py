@@ -112,6 +112,11 @@ class AuditLog:
         """The actions that occur in the log, for the filter's choices."""
         return [r["action"] for r in await db.fetch("SELECT DISTINCT action FROM audit_log ORDER BY action")]
 
+    async def target_types(self) -> list[str]:
+        """The kinds of things acted on (business, review, user, claim…), for the filter's choices."""
+        rows = await db.fetch("SELECT DISTINCT target_type FROM audit_log ORDER BY target_type")
+        return [r["target_type"] for r in rows]
+
 
 def _json(value) -> dict:
     return json.loads(value) if isinstance(value, str) else (value or {})

@@ -68,61 +68,25 @@ class StatsController(Controller):
     def _render(self, context: dict, status: int) -> Template:
         return Template(f"insights/{context['section']}.html", context=context, status_code=status, headers=NO_STORE)
 
-    @get("/", name="admin_stats")
-    async def funnel(
+    @get(["/", *(f"/{section}" for section in SECTIONS[1:])], name="admin_stats")
+    async def page(
         self,
+        request: Request,
         insights: NamedDependency[InsightsService],
         start: From = "",
         end: To = "",
         district: Slug = "",
         category: Slug = "",
     ) -> Template:
-        filters, context, status = await self._page(insights, "funnel", start, end, district, category)
+        """`/admin/stats` (the funnel), `/admin/stats/businesses`, `/activity`, `/searches`: one page each."""
+        section = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+        section = section if section in SECTIONS else "funnel"
+        filters, context, status = await self._page(insights, section, start, end, district, category)
         if filters is not None:
-            context["funnel"] = await insights.funnel(filters, i18n.current_language())
-        return self._render(context, status)
-
-    @get("/businesses", name="admin_stats_businesses")
-    async def businesses(
-        self,
-        insights: NamedDependency[InsightsService],
-        start: From = "",
-        end: To = "",
-        district: Slug = "",
-        category: Slug = "",
-    ) -> Template:
-        filters, context, status = await self._page(insights, "businesses", start, end, district, category)
-        if filters is not None:
-            context["stats"] = await insights.businesses(filters, i18n.current_language())
-        return self._render(context, status)
-
-    @get("/activity", name="admin_stats_activity")
-    async def activity(
-        self,
-        insights: NamedDependency[InsightsService],
-        start: From = "",
-        end: To = "",
-        district: Slug = "",
-        category: Slug = "",
-    ) -> Template:
-        filters, context, status = await self._page(insights, "activity", start, end, district, category)
-        if filters is not None:
-            context["stats"] = await insights.activity(filters, i18n.current_language())
-        return self._render(context, status)
-
-    @get("/searches", name="admin_stats_searches")
-    async def searches(
-        self,
-        insights: NamedDependency[InsightsService],
-        start: From = "",
-        end: To = "",
-        district: Slug = "",
-        category: Slug = "",
-    ) -> Template:
-        filters, context, status = await self._page(insights, "searches", start, end, district, category)
-        if filters is not None:
-            context["stats"] = await insights.searches(filters, i18n.current_language())
-            context["search_link"] = search_link
+            load = getattr(insights, section)  # InsightsService.funnel / businesses / activity / searches
+            context["funnel" if section == "funnel" else "stats"] = await load(filters, i18n.current_language())
+            if section == "searches":
+                context["search_link"] = search_link
         return self._render(context, status)
 
     @get([f"/{table}.csv" for table in exports.TABLES], name="admin_stats_csv")
