@@ -11,7 +11,7 @@ os.environ.setdefault("PICCOLO_CONF", "servicerw.piccolo_conf")
 
 import structlog  # noqa: E402
 from jinja2 import Environment  # noqa: E402
-from litestar import Litestar  # noqa: E402
+from litestar import Litestar, Response, Router  # noqa: E402
 from litestar.config.allowed_hosts import AllowedHostsConfig  # noqa: E402
 from litestar.config.compression import CompressionConfig  # noqa: E402
 from litestar.config.csrf import CSRFConfig  # noqa: E402
@@ -29,7 +29,7 @@ from litestar.template.config import TemplateConfig  # noqa: E402
 from servicerw.api.gate import Gate, RateLimiter, api_gate, make_api_headers  # noqa: E402
 from servicerw.assembly import Services, build_services, route_handlers  # noqa: E402
 from servicerw.core import auth, db, i18n  # noqa: E402
-from servicerw.core.errors import http_error, not_found, server_error  # noqa: E402
+from servicerw.core.errors import http_error, not_found, problem, server_error  # noqa: E402
 from servicerw.core.health import healthz, readyz  # noqa: E402
 from servicerw.core.metrics import metrics  # noqa: E402
 from servicerw.core.security import csrf_token_guard, make_before_send, timing_middleware  # noqa: E402
@@ -103,6 +103,14 @@ owners with an API key, their messages and statistics.
   (business 5, review/category/place 1)."""
 
 
+def _no_html_404(response: Response) -> Response:
+    """Litestar's OpenAPI router answers unknown paths below it (here: any unknown `/api/v1/…`) with an HTML 404
+    page: the API answers a problem document instead."""
+    if response.status_code == 404:
+        return problem(404, "No such endpoint: see /api/v1/openapi.json.")
+    return response
+
+
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="ServiceRW API",
@@ -110,6 +118,7 @@ def openapi_config() -> OpenAPIConfig:
         description=API_DESCRIPTION,
         path="/api/v1",
         render_plugins=[JsonRenderPlugin()],
+        openapi_router=Router("/api/v1", route_handlers=[], include_in_schema=False, after_request=_no_html_404),
         components=Components(
             security_schemes={
                 "apiKey": SecurityScheme(type="http", scheme="bearer", description="An API key from the dashboard")
