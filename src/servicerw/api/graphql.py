@@ -398,9 +398,11 @@ class CostCharge(SchemaExtension):
         rate = request.scope.get("state", {}).get(STATE_RATE)
         if rate is not None and context["cost"] > 1:
             await request.app.state.api_limiter.charge(rate, context["cost"] - 1)
-        result = self.execution_context.result
-        if result is not None:
-            result.extensions = {**(result.extensions or {}), "cost": context["cost"]}
+
+    def get_results(self) -> dict[str, Any]:
+        """`extensions.cost` in the answer: what this query cost."""
+        context = self.execution_context.context
+        return {"cost": context["cost"]} if isinstance(context, dict) and "cost" in context else {}
 
 
 def _masked(error: GraphQLError) -> bool:
