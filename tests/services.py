@@ -129,10 +129,11 @@ async def drop_abandoned_databases(admin_url: str) -> list[str]:
         await conn.close()
 
 
-def start_server(env: dict[str, str], port: int, timeout: float = 60) -> tuple[subprocess.Popen, str]:
-    """`servicerw serve` (one Granian worker) on `port`, once /readyz answers 200; returns it and its URL."""
+def start_server(env: dict[str, str], port: int, timeout: float = 60, workers: int = 1) -> tuple[subprocess.Popen, str]:
+    """`servicerw serve` (`workers` Granian worker processes) on `port`, once /readyz answers 200; returns it and
+    its URL."""
     servicerw = str(Path(sys.executable).with_name("servicerw"))
-    server = subprocess.Popen([servicerw, "serve", "--port", str(port), "--workers", "1"], env=env)
+    server = subprocess.Popen([servicerw, "serve", "--port", str(port), "--workers", str(workers)], env=env)
     url = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:

@@ -50,7 +50,9 @@ async def test_search_answers_json_with_facets_links_etag_and_compression(client
     assert len(second["items"]) == 3 and second["links"]["next"] is None
     assert second["links"]["prev"] == "/api/v1/search?q=amazi&sort=rating"
     # The same answer again: 304 with the ETag, no body.
-    again = await client.get("/api/v1/search?q=amazi&sort=rating", headers={**JSON, "if-none-match": response.headers["etag"]})
+    again = await client.get(
+        "/api/v1/search?q=amazi&sort=rating", headers={**JSON, "if-none-match": response.headers["etag"]}
+    )
     assert again.status_code == 304 and again.content == b""
     # CORS for GET, any origin, without credentials; no session cookie is ever set.
     assert response.headers["access-control-allow-origin"] == "*"
@@ -110,7 +112,11 @@ async def test_categories_places_and_suggestions(client, db):
     assert len(places) == 5
     assert sum(len(d["sectors"]) for p in places for d in p["districts"]) > 400
     suggestions = (await client.get("/api/v1/suggestions?q=kimir", headers=JSON)).json()["items"]
-    assert {"kind": "business", "label": "Kimironko Tailors · Kimironko", "web_url": "/b/kimironko-tailors"} in suggestions
+    assert {
+        "kind": "business",
+        "label": "Kimironko Tailors · Kimironko",
+        "web_url": "/b/kimironko-tailors",
+    } in suggestions
 
 
 async def test_errors_are_problem_documents_never_html(client, db):
@@ -287,9 +293,7 @@ async def test_operators_set_a_keys_tier_with_an_audit_entry(client, db):
     assert '"premium"' in entry["after"] and '"free"' in entry["before"]
     answer = await client.get("/api/v1/categories", headers={**JSON, **bearer(key)})
     assert answer.headers["ratelimit-policy"] == '"premium";q=10000;w=900'
-    bad = await client.post(
-        f"/admin/api-keys/{key_id}/tier", data={"_csrf_token": token, "tier": "gold"}, headers=HTML
-    )
+    bad = await client.post(f"/admin/api-keys/{key_id}/tier", data={"_csrf_token": token, "tier": "gold"}, headers=HTML)
     assert bad.status_code == 422
 
 

@@ -11,11 +11,15 @@ from tests.helpers import HTML, api_key, bearer
 
 pytestmark = pytest.mark.usefixtures("fresh_limits")
 
-NESTED = """{ search(q: "amazi") { total items { name slug category { name } reviews(first: 2) { author rating } } } }"""
+NESTED = (
+    """{ search(q: "amazi") { total items { name slug category { name } reviews(first: 2) { author rating } } } }"""
+)
 
 
 async def _businesses_with_reviews(db, count: int) -> None:
-    user = await db.fetchval("INSERT INTO users (email, full_name) VALUES ('rev@example.rw', 'Eric Habimana') RETURNING id")
+    user = await db.fetchval(
+        "INSERT INTO users (email, full_name) VALUES ('rev@example.rw', 'Eric Habimana') RETURNING id"
+    )
     for i in range(count):
         shop = await make_business(db, business_name=f"Amazi Plumbing {i}", slug=f"amazi-plumbing-{i}")
         for n in range(3):
@@ -23,8 +27,11 @@ async def _businesses_with_reviews(db, count: int) -> None:
                 """INSERT INTO reviews (business_id, user_id, rating, body, status, created_at)
                    VALUES ($1, $2, $3, 'Good and quick work here', 'approved', now() - make_interval(mins => $4))""",
                 shop["id"],
-                user if n == 0 else await db.fetchval(
-                    "INSERT INTO users (email, full_name) VALUES ($1, 'Aline Uwase') RETURNING id", f"r{i}-{n}@example.rw"
+                user
+                if n == 0
+                else await db.fetchval(
+                    "INSERT INTO users (email, full_name) VALUES ($1, 'Aline Uwase') RETURNING id",
+                    f"r{i}-{n}@example.rw",
                 ),
                 5 - n,
                 n,
@@ -76,7 +83,8 @@ async def test_cost_is_charged_per_returned_object_against_the_keys_budget(clien
     assert cost == 3 * 5 + 3 * 2  # a business costs 5, a review 1
     assert big.headers["ratelimit"].startswith(f'"free";r={100 - categories - cost};')
     business = await client.post(
-        "/graphql", json={"query": '{ business(slug: "amazi-plumbing-0") { name services { name priceRwf } } }'},
+        "/graphql",
+        json={"query": '{ business(slug: "amazi-plumbing-0") { name services { name priceRwf } } }'},
         headers=bearer(key),
     )
     assert business.json()["data"]["business"]["services"] == [{"name": "Gusana amatiyo", "priceRwf": 15000}]
@@ -103,7 +111,7 @@ async def test_depth_size_and_bad_input_are_refused_clearly(client, db):
     huge = "{ categories { " + "slug " * 2000 + "} }"
     too_big = await client.post("/graphql", json={"query": huge})
     assert too_big.status_code == 413 and too_big.headers["content-type"] == "application/problem+json"
-    bad = await client.post("/graphql", json={"query": '{ search(page: 0) { total } }'})
+    bad = await client.post("/graphql", json={"query": "{ search(page: 0) { total } }"})
     assert bad.json()["errors"][0]["message"] == "page must be 1 or more"
     nul = await client.post("/graphql", json={"query": '{ business(slug: "a\\u0000b") { name } }'})
     assert nul.status_code == 200 and nul.json()["data"] == {"business": None}

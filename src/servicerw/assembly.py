@@ -189,9 +189,7 @@ def build_services(settings: Settings) -> Services:
         insights=InsightsService(catalog, cache),
         access=Access(users=accounts, businesses=listings),
         api_keys=ApiKeyService(),
-        api_reader=ApiReader(
-            search, profiles, reviews, catalog, inquiries, listings, DashboardService(), analytics
-        ),
+        api_reader=ApiReader(search, profiles, reviews, catalog, inquiries, listings, DashboardService(), analytics),
         photo_worker=photo_worker(photos),
         email_worker=outbox_worker(settings.email),
         rollup_worker=rollup_worker(),

@@ -19,13 +19,13 @@ from litestar.response import Redirect, Template
 
 from servicerw.api import schemas as s
 from servicerw.api.gate import provide_api_business, provide_api_client
-from servicerw.api.params import MAX_API_PAGE, flag, near_point, search_params
 from servicerw.api.graphql import graphql_controller
+from servicerw.api.params import FLAGS, MAX_API_PAGE, NEAR_PATTERN, flag, near_point, search_params
 from servicerw.api.responses import PRIVATE, etagged, problem_spec
 from servicerw.api.services import (
+    ADMIN_PAGE_SIZE,
     NOTE_MAX,
     TIERS,
-    ADMIN_PAGE_SIZE,
     ApiClient,
     ApiKeyService,
     ApiReader,
@@ -39,8 +39,8 @@ from servicerw.dashboard.services import PERIODS
 from servicerw.search.services import DEFAULT_RADIUS_KM, MAX_QUERY_LENGTH, MAX_RADIUS_KM, SORTS
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,179}")
-Slug = Annotated[str, QueryParameter(max_length=160, examples=[Example(value="kigali")])]
-Flag = Annotated[str, QueryParameter(max_length=5, description="1/true/yes or 0/false/no")]
+Slug = Annotated[str, QueryParameter(max_length=160)]
+Flag = Annotated[str, QueryParameter(enum=list(FLAGS), description="1/true/on/yes or 0/false/off/no")]  # type: ignore[call-overload]
 Page = Annotated[int, QueryParameter(ge=1, le=MAX_API_PAGE, description="1-based page number; no depth limit")]
 
 COMMON_ERRORS = {
@@ -88,12 +88,10 @@ class PublicApi(Controller):
         self,
         request: Request,
         api_reader: NamedDependency[ApiReader],
-        q: Annotated[
-            str, QueryParameter(max_length=MAX_QUERY_LENGTH, examples=[Example(value="plumber")])
-        ] = "",
-        category: Slug = "",
-        province: Slug = "",
-        district: Slug = "",
+        q: Annotated[str, QueryParameter(max_length=MAX_QUERY_LENGTH, examples=[Example(value="plumber")])] = "",
+        category: Annotated[str, QueryParameter(max_length=160, examples=[Example(value="plumbers")])] = "",
+        province: Annotated[str, QueryParameter(max_length=160, examples=[Example(value="kigali")])] = "",
+        district: Annotated[str, QueryParameter(max_length=160, examples=[Example(value="gasabo")])] = "",
         sector: Slug = "",
         min_rating: Annotated[float, QueryParameter(ge=0, le=5)] = 0.0,
         verified: Flag = "",
@@ -101,7 +99,10 @@ class PublicApi(Controller):
         near: Annotated[
             str,
             QueryParameter(
-                max_length=60, description="latitude,longitude", examples=[Example(value="-1.9441,30.0619")]
+                max_length=60,
+                pattern=NEAR_PATTERN,
+                description="latitude,longitude (decimal degrees): sorts by and limits to the distance",
+                examples=[Example(value="-1.9441,30.0619")],
             ),
         ] = "",
         radius_km: Annotated[float, QueryParameter(ge=0.5, le=MAX_RADIUS_KM)] = DEFAULT_RADIUS_KM,
@@ -263,10 +264,22 @@ class OwnerApi(Controller):
         return etagged(request, await api_reader.stats(api_business, days), PRIVATE)
 
 
+async def refuse_unknown_parameters(request: Request) -> None:
+    """A misspelt parameter (`?catgory=`) is an error the partner should see (400), not silently ignored."""
+    known = set(request.route_handler.parsed_fn_signature.parameters)
+    unknown = sorted(name for name in request.query_params if name not in known)
+    if unknown:
+        raise ValidationException(
+            "Unknown query parameter: " + ", ".join(name[:40] for name in unknown[:5]),
+            extra=[{"key": name[:40], "message": "unknown parameter"} for name in unknown[:5]],
+        )
+
+
 API_V1 = Router(
     path="/api/v1",
     route_handlers=[PublicApi, OwnerApi],
     include_in_schema=True,
+    before_request=refuse_unknown_parameters,
     exception_handlers={HTTPException: api_error, Exception: api_error},
 )
 
@@ -388,7 +401,9 @@ class ApiKeysAdminController(Controller):
         except LookupError as error:
             raise NotFoundException() from error
         except FormErrors as error:
-            return await self._key_page(api_keys, key_id, errors=error.errors, note=note[:NOTE_MAX], status=error.status)
+            return await self._key_page(
+                api_keys, key_id, errors=error.errors, note=note[:NOTE_MAX], status=error.status
+            )
         done = "changed" if change.changed else "unchanged"
         return Redirect(path=f"/admin/api-keys/{key_id}?done={done}", status_code=303)
 

@@ -131,11 +131,19 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 async def send_problem(send: Send, status: int, detail: str, headers: dict[str, str], instance: str) -> None:
     body = msgspec.json.encode(
-        {"type": "about:blank", "title": PROBLEM_TITLES.get(status, "Error"), "status": status, "detail": detail,
-         "instance": instance}
+        {
+            "type": "about:blank",
+            "title": PROBLEM_TITLES.get(status, "Error"),
+            "status": status,
+            "detail": detail,
+            "instance": instance,
+        }
     )
-    raw = [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode()),
-           (b"cache-control", b"no-store")]
+    raw = [
+        (b"content-type", PROBLEM.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
     raw += [(k.encode(), v.encode("latin-1")) for k, v in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
@@ -149,13 +157,19 @@ def api_gate(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         if scope["method"] == "OPTIONS":  # CORS preflight: GET only, from any origin, without credentials
-            await send({"type": "http.response.start", "status": 204, "headers": [
-                (b"access-control-allow-origin", b"*"),
-                (b"access-control-allow-methods", b"GET"),
-                (b"access-control-allow-headers", CORS_ALLOWED_HEADERS.encode()),
-                (b"access-control-max-age", b"86400"),
-                (b"allow", b"GET, OPTIONS"),
-            ]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 204,
+                    "headers": [
+                        (b"access-control-allow-origin", b"*"),
+                        (b"access-control-allow-methods", b"GET"),
+                        (b"access-control-allow-headers", CORS_ALLOWED_HEADERS.encode()),
+                        (b"access-control-max-age", b"86400"),
+                        (b"allow", b"GET, OPTIONS"),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": b""})
             return
         gate: Gate = scope["app"].state.api_gate
@@ -202,9 +216,7 @@ async def provide_api_client(request: Request) -> ApiClient:
     """The request's key; owners' endpoints need one (401 otherwise)."""
     client = request.scope.get("state", {}).get(STATE_CLIENT)
     if client is None:
-        raise NotAuthorizedException(
-            "This endpoint needs an API key: `Authorization: Bearer KEY`.", headers=_CHALLENGE
-        )
+        raise NotAuthorizedException("This endpoint needs an API key: `Authorization: Bearer KEY`.", headers=_CHALLENGE)
     return client
 
 

@@ -12,9 +12,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from enum import Enum
 from collections.abc import AsyncIterator
 from datetime import date, datetime
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -250,8 +250,12 @@ def _business(d: s.BusinessDetail) -> Business:
         email=d.email,
         website=d.website,
         momo_pay_code=d.momo_pay_code,
-        hours=[DayHours(day=h.day, intervals=[Interval(opens=i.opens, closes=i.closes) for i in h.intervals])
-               for h in d.hours] if d.hours is not None else None,
+        hours=[
+            DayHours(day=h.day, intervals=[Interval(opens=i.opens, closes=i.closes) for i in h.intervals])
+            for h in d.hours
+        ]
+        if d.hours is not None
+        else None,
         open_now=d.open_now,
         services=[Service(name=x.name, price_rwf=x.price_rwf) for x in d.services],
         photos=[p for p in (_photo(x) for x in d.photos) if p is not None],

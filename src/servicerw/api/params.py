@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
+import re
+
 from servicerw.search.services import DEFAULT_RADIUS_KM, MAX_QUERY_LENGTH, MAX_RADIUS_KM, SORTS, SearchParams
 
 MAX_API_PAGE = 10_000_000  # a bound for the integer, not for paging: 200 million results deep
+FLAGS = ("", "0", "1", "true", "false", "on", "off", "yes", "no")
+# "latitude,longitude" in decimal degrees, on the map (the same rule in the OpenAPI document and here).
+_LAT = r"-?(?:90(?:\.0+)?|[1-8]?[0-9](?:\.[0-9]+)?)"
+_LNG = r"-?(?:180(?:\.0+)?|(?:1[0-7][0-9]|[1-9]?[0-9])(?:\.[0-9]+)?)"
+NEAR_PATTERN = f"^(?:{_LAT},{_LNG})?$"  # empty: not near anywhere
+_NEAR = re.compile(NEAR_PATTERN)
 
 
 def flag(name: str, value: str) -> bool:
-    lowered = value.lower()
-    if lowered in ("", "0", "false", "off", "no"):
+    if value in ("", "0", "false", "off", "no"):
         return False
-    if lowered in ("1", "true", "on", "yes"):
+    if value in ("1", "true", "on", "yes"):
         return True
-    raise ValueError(f"{name} must be 1/true/yes or 0/false/no")
+    raise ValueError(f"{name} must be 1/true/on/yes or 0/false/off/no")
 
 
 def near_point(value: str) -> tuple[float, float] | None:
     if not value:
         return None
-    try:
-        lat_s, lng_s = value.split(",", 1)
-        lat, lng = float(lat_s), float(lng_s)
-    except ValueError as error:
-        raise ValueError("near must be 'latitude,longitude'") from error
-    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
-        raise ValueError("near is outside the map")
-    return (lat, lng)
+    if not _NEAR.fullmatch(value):
+        raise ValueError("near must be 'latitude,longitude' in decimal degrees, on the map")
+    lat_s, lng_s = value.split(",", 1)
+    return (float(lat_s), float(lng_s))
 
 
 def search_params(

@@ -407,9 +407,7 @@ class ApiReader:
 
     async def suggestions(self, q: str, lang: str) -> s.SuggestionList:
         items = await self._search.suggest(q, lang)
-        return s.SuggestionList(
-            items=[s.Suggestion(kind=i["kind"], label=i["label"], web_url=i["url"]) for i in items]
-        )
+        return s.SuggestionList(items=[s.Suggestion(kind=i["kind"], label=i["label"], web_url=i["url"]) for i in items])
 
     async def profile(self, slug: str, lang: str) -> Profile:
         """LookupError when there is no such public business; Gone when it was withdrawn."""
@@ -536,8 +534,7 @@ class ApiReader:
             start=stats.start,
             end=stats.end,
             metrics=[
-                s.MetricSummary(key=m.key, total=m.total, previous=m.previous, change=m.change)
-                for m in stats.metrics
+                s.MetricSummary(key=m.key, total=m.total, previous=m.previous, change=m.change) for m in stats.metrics
             ],
         )
 

@@ -21,7 +21,6 @@ from valkey.exceptions import ValkeyError
 from servicerw.core.breaker import CircuitBreaker
 from servicerw.settings import ValkeySettings
 
-
 # INCRBY, and the expiry set by the request that created the counter: one atomic step on the server, one
 # round trip. `redis.call` is understood by Valkey and Redis alike.
 _INCR_SCRIPT = """
