@@ -329,3 +329,31 @@ def test_the_command_prints_a_key_for_scripts(migrated_db):
         timeout=60,
     )
     assert unknown.returncode == 2 and "no active account" in unknown.stderr
+
+
+async def test_counters_are_atomic_in_valkey_and_per_process_when_valkey_is_down(valkey_server):
+    """Two clients (as two processes would) counting at once in one window never lose a count; with Valkey
+    gone, counting goes on in the process (the API keeps answering) rather than failing."""
+    import asyncio
+
+    from valkey.asyncio import Valkey
+
+    from servicerw.core.stores import FailOpenStore
+    from servicerw.settings import ValkeySettings
+
+    process, url = valkey_server
+    first = FailOpenStore.from_settings(ValkeySettings(url=url)).with_namespace("api")
+    second = FailOpenStore.from_settings(ValkeySettings(url=url)).with_namespace("api")
+    counts = await asyncio.gather(*(store.incr("key:1:7", 1, 960) for store in [first, second] * 60))
+    assert sorted(counts) == list(range(1, 121))
+    assert await first.incr("key:1:7", 5, 960) == 125
+    raw = Valkey.from_url(url)
+    [stored] = await raw.keys("*key:1:7")
+    assert 900 < await raw.ttl(stored) <= 960
+    await raw.aclose()
+    process.kill()
+    process.wait()
+    assert await first.incr("key:1:7", 1, 960) == 1  # in this process only, from zero
+    assert await first.incr("key:1:7", 1, 960) == 2
+    await first.close()
+    await second.close()
