@@ -22,7 +22,15 @@ from graphql import GraphQLError
 from litestar import Request
 from litestar.exceptions import HTTPException
 from strawberry.dataloader import DataLoader
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.litestar import make_graphql_controller
 from strawberry.types import Info
 
@@ -418,6 +426,9 @@ def build_schema(settings: ApiSettings) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         extensions=[
+            # Partners send the same few queries again and again: parse and validate each text once.
+            ParserCache(maxsize=256),
+            ValidationCache(maxsize=256),
             QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             MaxTokensLimiter(max_token_count=1000),
             MaxAliasesLimiter(max_alias_count=15),
