@@ -70,6 +70,10 @@ bench-images: setup
 bench-dashboard *ARGS: setup
     {{py}} bench/dashboard.py {{ARGS}}
 
+# The public API against the pages it mirrors (starts its own server on DATABASE_URL): `NAME p95 N ms` per kind.
+bench-api *ARGS: setup
+    {{py}} bench/api.py {{ARGS}}
+
 # Operators' statistics pages on DATABASE_URL (full seed volume): prints `NAME p95 N ms` per page.
 bench-admin *ARGS: setup
     {{py}} bench/admin.py {{ARGS}}

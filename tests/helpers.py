@@ -179,3 +179,30 @@ async def listing_form(db, **overrides) -> dict:
 async def post_form(client, path: str, form: dict):
     token = await csrf(client, "/dashboard/new")
     return await client.post(path, data={"_csrf_token": token, **form}, headers=HTML, follow_redirects=False)
+
+
+# --- the public API -------------------------------------------------------------------------------
+
+
+async def api_key(db, email: str = "partner@example.rw", tier: str = "free", role: str = "owner") -> tuple[str, int]:
+    """A new account `email` (made if missing) with an API key of `tier`: (the key, the user's id)."""
+    import secrets
+
+    from servicerw.api.services import hash_key
+
+    user_id = await db.fetchval("SELECT id FROM users WHERE email = $1", email) or await db.fetchval(
+        "INSERT INTO users (email, full_name, role) VALUES ($1, 'API Partner', $2) RETURNING id", email, role
+    )
+    secret = "srw_" + secrets.token_urlsafe(32)
+    await db.execute(
+        "INSERT INTO api_keys (user_id, name, prefix, key_hash, tier) VALUES ($1, 'test', $2, $3, $4)",
+        user_id,
+        secret[:12],
+        hash_key(secret),
+        tier,
+    )
+    return secret, user_id
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {key}"}

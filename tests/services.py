@@ -130,7 +130,7 @@ async def drop_abandoned_databases(admin_url: str) -> list[str]:
 
 
 def start_server(env: dict[str, str], port: int, timeout: float = 60, workers: int = 1) -> tuple[subprocess.Popen, str]:
-    """`servicerw serve` (one Granian worker unless told) on `port`, once /readyz answers 200; returns it and
+    """`servicerw serve` (`workers` Granian worker processes) on `port`, once /readyz answers 200; returns it and
     its URL."""
     servicerw = str(Path(sys.executable).with_name("servicerw"))
     server = subprocess.Popen([servicerw, "serve", "--port", str(port), "--workers", str(workers)], env=env)

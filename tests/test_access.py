@@ -64,6 +64,7 @@ async def owned(client, db):
         "user_id": customer,
         "action": "delete",
         "claim_id": 1,
+        "key_id": 1,  # an API key (/dashboard/api-keys/{key_id}, /admin/api-keys/{key_id})
         "name": business["business_name"],
     }
 

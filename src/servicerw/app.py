@@ -11,21 +11,25 @@ os.environ.setdefault("PICCOLO_CONF", "servicerw.piccolo_conf")
 
 import structlog  # noqa: E402
 from jinja2 import Environment  # noqa: E402
-from litestar import Litestar  # noqa: E402
+from litestar import Litestar, Response, Router  # noqa: E402
 from litestar.config.allowed_hosts import AllowedHostsConfig  # noqa: E402
 from litestar.config.compression import CompressionConfig  # noqa: E402
 from litestar.config.csrf import CSRFConfig  # noqa: E402
 from litestar.exceptions import HTTPException, NotFoundException  # noqa: E402
 from litestar.logging.config import StructLoggingConfig  # noqa: E402
+from litestar.openapi import OpenAPIConfig  # noqa: E402
+from litestar.openapi.plugins import JsonRenderPlugin  # noqa: E402
+from litestar.openapi.spec import Components, SecurityScheme  # noqa: E402
 from litestar.plugins.htmx import HTMXPlugin  # noqa: E402
 from litestar.plugins.jinja import JinjaTemplateEngine  # noqa: E402
 from litestar.plugins.structlog import StructlogConfig, StructlogPlugin  # noqa: E402
 from litestar.stores.registry import StoreRegistry  # noqa: E402
 from litestar.template.config import TemplateConfig  # noqa: E402
 
+from servicerw.api.gate import Gate, RateLimiter, api_gate, make_api_headers  # noqa: E402
 from servicerw.assembly import Services, build_services, route_handlers  # noqa: E402
 from servicerw.core import auth, db, i18n  # noqa: E402
-from servicerw.core.errors import http_error, not_found, server_error  # noqa: E402
+from servicerw.core.errors import http_error, not_found, problem, server_error  # noqa: E402
 from servicerw.core.health import healthz, readyz  # noqa: E402
 from servicerw.core.metrics import metrics  # noqa: E402
 from servicerw.core.security import csrf_token_guard, make_before_send, timing_middleware  # noqa: E402
@@ -85,6 +89,46 @@ def _media_files(storage: LocalStorage) -> Any:
     )
 
 
+API_DESCRIPTION = """ServiceRW's public API: the directory's businesses, reviews, categories and places, and, for
+owners with an API key, their messages and statistics.
+
+- Keys: create one in your dashboard (`/dashboard/api-keys`); send it as `Authorization: Bearer KEY`. Requests
+  without a key are allowed for public data, with a small limit per client address.
+- Limits per key and 15-minute window: free 100, basic 1,000, premium 10,000 requests. Every answer carries
+  `RateLimit-Policy` and `RateLimit` (IETF httpapi draft); past the limit, 429 with `Retry-After`.
+- Pages: follow `links.next` / `links.prev`; page numbers have no depth limit.
+- Caching: answers carry an `ETag`; send it back in `If-None-Match` to get 304.
+- Language: `Accept-Language` (rw, en, fr) for names and descriptions. Error `detail` texts are in English.
+- Errors: RFC 9457 `application/problem+json`.
+- GraphQL (read-only) at `/graphql`, the same keys and limits; each returned object costs budget units
+  (business 5, review/category/place 1)."""
+
+
+def _no_html_404(response: Response) -> Response:
+    """Litestar's OpenAPI router answers unknown paths below it (here: any unknown `/api/v1/…`) with an HTML 404
+    page: the API answers a problem document instead."""
+    if response.status_code == 404:
+        return problem(404, "No such endpoint: see /api/v1/openapi.json.")
+    return response
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="ServiceRW API",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        path="/api/v1",
+        render_plugins=[JsonRenderPlugin()],
+        openapi_router=Router("/api/v1", route_handlers=[], include_in_schema=False, after_request=_no_html_404),
+        components=Components(
+            security_schemes={
+                "apiKey": SecurityScheme(type="http", scheme="bearer", description="An API key from the dashboard")
+            }
+        ),
+        use_handler_docstrings=False,
+    )
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Litestar:
     settings = settings or get_settings()
     check_production(settings)  # ConfigurationError: no PUBLIC_URL, ALLOWED_HOSTS=*, or only the log provider
@@ -136,16 +180,23 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 )
             ),
         ],
-        middleware=[timing_middleware, csrf_token_guard, language_middleware, session_config(server).middleware],
+        middleware=[
+            timing_middleware,
+            csrf_token_guard,
+            language_middleware,
+            api_gate,
+            session_config(server).middleware,
+        ],
         csrf_config=CSRFConfig(
             secret=server.secret_key,
             cookie_name="__Host-csrftoken" if server.production else "csrftoken",
             cookie_secure=server.production,
             cookie_httponly=True,
             cookie_samesite="lax",
-            exclude=["^/static/", "^/media/", "^/healthz", "^/readyz"],
+            # API writes are authenticated by their key alone, never by the session cookie.
+            exclude=["^/static/", "^/media/", "^/healthz", "^/readyz", "^/api/", "^/graphql"],
         ),
-        before_send=[make_before_send(settings)],
+        before_send=[make_before_send(settings), make_api_headers()],
         compression_config=CompressionConfig(
             backend="brotli",
             brotli_gzip_fallback=True,
@@ -167,7 +218,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Exception: server_error,
         },
         debug=settings.server.debug,
-        openapi_config=None,
+        # OpenAPI documents the public API only (its router sets include_in_schema=True).
+        openapi_config=openapi_config(),
+        include_in_schema=False,
     )
     app.asgi_handler = answer_head_as_get(app.asgi_handler)
     app.state.settings = settings
@@ -182,6 +235,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.background_workers = workers  # what the lifespan starts in each web process
     app.state.store = services.store
     app.state.storage = storage
+    api_limiter = RateLimiter(services.store.with_namespace("api"), settings.api)
+    app.state.api_limiter = api_limiter
+    app.state.api_gate = Gate(services.api_keys, api_limiter, server)
+    app.state.api_reader = services.api_reader
     app.state.valkey_configured = bool(settings.valkey.url)
     return app
 

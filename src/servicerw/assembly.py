@@ -17,6 +17,8 @@ from servicerw.accounts.services import AccountService
 from servicerw.admin import controllers as admin_routes
 from servicerw.analytics.partitions import partitions_worker
 from servicerw.analytics.services import AnalyticsWriter
+from servicerw.api import controllers as api_routes
+from servicerw.api.services import ApiKeyService, ApiReader
 from servicerw.businesses import controllers as profile_routes
 from servicerw.businesses import manage_controllers as listing_routes
 from servicerw.businesses.listing import ListingService
@@ -31,6 +33,7 @@ from servicerw.core.cache import Cache
 from servicerw.core.storage import Storage, build_storage
 from servicerw.core.stores import FailOpenStore, build_counter_store, build_store
 from servicerw.dashboard import controllers as dashboard_routes
+from servicerw.dashboard.services import DashboardService
 from servicerw.home import controllers as home_routes
 from servicerw.inquiries import controllers as inquiry_routes
 from servicerw.inquiries.services import InquiryService
@@ -66,6 +69,7 @@ DOMAIN_ROUTES = (
     users_admin_routes,
     insights_routes,
     moderation_routes,
+    api_routes,
 )
 
 
@@ -102,6 +106,8 @@ class Services:
     users: UserDirectory
     insights: InsightsService
     access: Access
+    api_keys: ApiKeyService
+    api_reader: ApiReader  # the public API's reads, over the services above
     # Background work outside requests (the app runs them; so does `servicerw worker`).
     photo_worker: PollingWorker
     email_worker: PollingWorker
@@ -127,6 +133,8 @@ class Services:
         "reports",
         "users",
         "insights",
+        "api_keys",
+        "api_reader",
     )
 
     def providers(self) -> dict[str, Provide]:
@@ -155,6 +163,9 @@ def build_services(settings: Settings) -> Services:
     inquiries = InquiryService()
     reviews = ReviewService(cache)
     moderation = ModerationService(cache)
+    profiles = ProfileService(storage, cache, reviews=reviews, response_times=inquiries)
+    search = SearchService(businesses, catalog, cache)
+    analytics = AnalyticsWriter()
     return Services(
         settings=settings,
         store=store,
@@ -163,9 +174,9 @@ def build_services(settings: Settings) -> Services:
         cache=cache,
         catalog=catalog,
         businesses=businesses,
-        profiles=ProfileService(storage, cache, reviews=reviews, response_times=inquiries),
-        search=SearchService(businesses, catalog, cache),
-        analytics=AnalyticsWriter(),
+        profiles=profiles,
+        search=search,
+        analytics=analytics,
         accounts=accounts,
         account_limits=AccountLimits(
             build_counter_store(settings.valkey).with_namespace("account_limits"),
@@ -185,6 +196,8 @@ def build_services(settings: Settings) -> Services:
         users=UserDirectory(session_store),
         insights=InsightsService(catalog, cache),
         access=Access(users=accounts, businesses=listings),
+        api_keys=ApiKeyService(),
+        api_reader=ApiReader(search, profiles, reviews, catalog, inquiries, listings, DashboardService(), analytics),
         photo_worker=photo_worker(photos),
         email_worker=outbox_worker(settings.email),
         rollup_worker=rollup_worker(),

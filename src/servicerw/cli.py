@@ -1,4 +1,4 @@
-"""The `servicerw` command: serve, worker, migrate, seed, demo, make-admin, partitions."""
+"""The `servicerw` command: serve, worker, migrate, seed, demo, make-admin, partitions, api-key."""
 
 from __future__ import annotations
 
@@ -143,6 +143,34 @@ def make_admin(args: argparse.Namespace) -> None:
     if not asyncio.run(_make_admin(settings.database.url, args.email)):
         _fail(f"no account with the email {args.email}: sign up first, then run this again")
     print(f"{args.email} is now an administrator")
+
+
+# --- API keys --------------------------------------------------------------------------------------
+
+
+async def _create_api_key(settings, email: str, tier: str, name: str):
+    from servicerw.api.services import ApiKeyService
+    from servicerw.core import db
+
+    await db.start_pool(settings.database)
+    try:
+        return await ApiKeyService().create_for_email(email, tier, name)
+    finally:
+        await db.close_pool()
+
+
+def api_key(args: argparse.Namespace) -> None:
+    """`servicerw api-key create --email EMAIL --tier TIER`: prints a new key (for scripts), nothing else."""
+    from servicerw.core.forms import FormErrors
+
+    settings = _database_settings()
+    try:
+        created = asyncio.run(_create_api_key(settings, args.email, args.tier, args.name))
+    except LookupError:
+        _fail(f"no active account with the email {args.email}: sign up first, then run this again")
+    except FormErrors as error:
+        _fail("; ".join(str(message) for message in error.errors.values()))
+    print(created.secret)
 
 
 # --- analytics partitions ----------------------------------------------------------------------
@@ -492,6 +520,14 @@ def main(argv: list[str] | None = None) -> None:
     p_admin = sub.add_parser("make-admin", help="give an existing account the administrator role")
     p_admin.add_argument("email")
     p_admin.set_defaults(func=make_admin)
+
+    p_key = sub.add_parser("api-key", help="API keys for scripts")
+    key_sub = p_key.add_subparsers(dest="action", required=True)
+    p_key_create = key_sub.add_parser("create", help="create a key for an account and print it")
+    p_key_create.add_argument("--email", required=True)
+    p_key_create.add_argument("--tier", choices=("free", "basic", "premium"), default="free")
+    p_key_create.add_argument("--name", default="script")
+    p_key_create.set_defaults(func=api_key)
 
     p_demo = sub.add_parser("demo", help="run with sample data; embedded database when DATABASE_URL is unset")
     server_args(p_demo, "127.0.0.1")

@@ -27,5 +27,6 @@ APP_REGISTRY = AppRegistry(
         "servicerw.claims.piccolo_app",
         "servicerw.reports.piccolo_app",
         "servicerw.insights.piccolo_app",
+        "servicerw.api.piccolo_app",
     ]
 )

@@ -208,6 +208,22 @@ class AnalyticsSettings:
 
 
 @dataclass(frozen=True)
+class ApiSettings:
+    # Requests per key and per 15-minute window by tier (the plan's figures), and for requests without a key
+    # (per client address). GraphQL requests count the cost of what they return instead of 1.
+    window: int = 900
+    free: int = field(default_factory=lambda: _env_int("API_LIMIT_FREE", 100))
+    basic: int = field(default_factory=lambda: _env_int("API_LIMIT_BASIC", 1000))
+    premium: int = field(default_factory=lambda: _env_int("API_LIMIT_PREMIUM", 10000))
+    anonymous: int = field(default_factory=lambda: _env_int("API_LIMIT_ANONYMOUS", 60))
+    graphql_max_depth: int = field(default_factory=lambda: _env_int("GRAPHQL_MAX_DEPTH", 6))
+    graphql_max_query: int = field(default_factory=lambda: _env_int("GRAPHQL_MAX_QUERY", 4000))  # characters
+
+    def limit(self, tier: str | None) -> int:
+        return {"free": self.free, "basic": self.basic, "premium": self.premium}.get(tier or "", self.anonymous)
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     valkey: ValkeySettings = field(default_factory=ValkeySettings)
@@ -215,6 +231,7 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
 
 
 class ConfigurationError(ValueError):

@@ -1,4 +1,8 @@
-"""Error pages: a translated 404, a generic 500 (never a traceback), and clear 4xx for bad input."""
+"""Error pages: a translated 404, a generic 500 (never a traceback), and clear 4xx for bad input.
+
+Under `/api/` and `/graphql` every error is RFC 9457 `application/problem+json` instead (`problem`), never
+HTML: the API router has these handlers itself, and the app-level ones below answer the same way for what
+happens outside it there (an unknown path or method)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,69 @@ from servicerw.core import i18n
 from servicerw.core.web import language_for_scope
 
 log = structlog.get_logger(__name__)
+
+
+PROBLEM = "application/problem+json"
+API_PREFIXES = ("/api/", "/graphql")
+PROBLEM_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    409: "Conflict",
+    410: "Gone",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def is_api(path: str) -> bool:
+    return path.startswith(API_PREFIXES) or path == "/api"
+
+
+def problem(
+    status: int,
+    detail: str = "",
+    *,
+    instance: str = "",
+    headers: dict | None = None,
+    errors: list[dict] | None = None,
+) -> Response:
+    """An RFC 9457 problem document. `type` is about:blank (the status says what happened); `detail` is
+    English (see the API docs)."""
+    body: dict = {"type": "about:blank", "title": PROBLEM_TITLES.get(status, "Error"), "status": status}
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    return Response(
+        body, status_code=status, media_type=PROBLEM, headers={**(headers or {}), "cache-control": "no-store"}
+    )
+
+
+def api_error(request: Request, exc: Exception) -> Response:
+    """Any exception under the API as a problem document (5xx logged, never described)."""
+    if isinstance(exc, ValidationException):
+        extra = exc.extra if isinstance(exc.extra, list) else []
+        errors = [
+            {"key": str(e.get("key", "")), "message": str(e.get("message", ""))[:200]}
+            for e in extra
+            if isinstance(e, dict)
+        ]
+        return problem(400, str(exc.detail)[:300] or "Invalid request.", instance=request.url.path, errors=errors)
+    if isinstance(exc, HTTPException) and exc.status_code < 500:
+        detail = exc.detail if exc.detail != PROBLEM_TITLES.get(exc.status_code) else ""
+        return problem(exc.status_code, str(detail)[:300], instance=request.url.path, headers=dict(exc.headers or {}))
+    log.error("unhandled_error", path=request.url.path, error=repr(exc), exc_info=exc)
+    return problem(500, "The server failed to answer this request.", instance=request.url.path)
 
 
 def _wants_html(request: Request) -> bool:
@@ -34,10 +101,14 @@ def _page(
 
 
 def not_found(request: Request, exc: NotFoundException) -> Response:
+    if is_api(request.url.path):
+        return api_error(request, exc)
     return _page(request, "errors/404.html", 404)
 
 
 def http_error(request: Request, exc: HTTPException) -> Response:
+    if is_api(request.url.path):
+        return api_error(request, exc)
     if isinstance(exc, ValidationException):
         i18n.activate(language_for_scope(request.scope))
         return _page(
@@ -54,6 +125,8 @@ def http_error(request: Request, exc: HTTPException) -> Response:
 
 
 def server_error(request: Request, exc: Exception) -> Response:
+    if is_api(request.url.path):
+        return api_error(request, exc)
     log.error("unhandled_error", path=request.url.path, error=repr(exc), exc_info=exc)
     try:
         return _page(request, "errors/500.html", 500)

@@ -90,7 +90,8 @@ def session_config(server: ServerSettings) -> SessionConfig:
         secure=server.production,
         httponly=True,
         samesite="lax",
-        exclude=["^/static/", "^/media/", "^/healthz", "^/readyz"],
+        # API calls are authenticated by their key: no session is ever loaded or created for them.
+        exclude=["^/static/", "^/media/", "^/healthz", "^/readyz", "^/api/", "^/graphql"],
     )
 
 

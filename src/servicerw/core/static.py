@@ -3,7 +3,8 @@
 Hand-written because Litestar's static-files router serves files by their own names only: here every
 file is read once at start-up, its name gets a content hash (`app.css` -> `app.3f2a1c9b0d.css`), and
 templates link the hashed name, so browsers can cache it for a year and still see every change.
-Files are pre-compressed once (brotli and gzip) instead of on every request.
+Files are compressed once (brotli and gzip), on first request, instead of on every request (at start-up,
+the vendored API docs bundle alone would take seconds at brotli's best quality).
 """
 
 from __future__ import annotations
@@ -26,13 +27,28 @@ COMPRESSIBLE = (".css", ".js", ".svg", ".txt", ".json", ".html")
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-@dataclass(frozen=True)
+@dataclass
 class StaticFile:
     body: bytes
-    gzip: bytes | None
-    br: bytes | None
+    compressible: bool
     media_type: str
     hashed_name: str
+    _gzip: bytes | None = None
+    _br: bytes | None = None
+
+    @property
+    def gzip(self) -> bytes | None:
+        if self.compressible and self._gzip is None:
+            self._gzip = gzip.compress(self.body, 9, mtime=0)
+        return self._gzip
+
+    @property
+    def br(self) -> bytes | None:
+        if self.compressible and self._br is None:
+            # Best quality for our own small files; large vendored bundles get 9 (a tenth of the time,
+            # a few % larger), as they are compressed inside a request.
+            self._br = brotli.compress(self.body, quality=11 if len(self.body) < 262144 else 9)
+        return self._br
 
 
 class StaticFiles:
@@ -48,11 +64,9 @@ class StaticFiles:
             media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
             if media_type.startswith("text/") or media_type.endswith("javascript"):
                 media_type += "; charset=utf-8"
-            compress = path.suffix in COMPRESSIBLE
             entry = StaticFile(
                 body=body,
-                gzip=gzip.compress(body, 9, mtime=0) if compress else None,
-                br=brotli.compress(body, quality=11) if compress else None,
+                compressible=path.suffix in COMPRESSIBLE,
                 media_type=media_type,
                 hashed_name=hashed,
             )
@@ -79,8 +93,8 @@ def serve_static(request: Request, path: FromPath[str]) -> Response[bytes]:
     accept = request.headers.get("accept-encoding", "")
     headers = {"cache-control": cache, "vary": "Accept-Encoding"}
     body = entry.body
-    if entry.br is not None and "br" in accept:
+    if entry.compressible and "br" in accept:
         body, headers["content-encoding"] = entry.br, "br"
-    elif entry.gzip is not None and "gzip" in accept:
+    elif entry.compressible and "gzip" in accept:
         body, headers["content-encoding"] = entry.gzip, "gzip"
     return Response(content=body, media_type=entry.media_type, headers=headers)
