@@ -8,6 +8,7 @@ from litestar.exceptions import HTTPException, NotFoundException, ValidationExce
 from litestar.response import Template
 
 from servicerw.core import i18n
+from servicerw.core.security import CSRF_MESSAGE, InvalidInput
 from servicerw.core.web import language_for_scope
 
 log = structlog.get_logger(__name__)
@@ -40,12 +41,14 @@ def not_found(request: Request, exc: NotFoundException) -> Response:
 def http_error(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, ValidationException):
         i18n.activate(language_for_scope(request.scope))
-        return _page(
-            request,
-            "errors/400.html",
-            400,
-            {"detail": i18n.gettext("Some of the values sent are not valid.")},
-        )
+        if isinstance(exc, InvalidInput):
+            detail = i18n.gettext(exc.detail)
+        else:
+            detail = i18n.gettext("Some of the values sent are not valid.")
+        return _page(request, "errors/400.html", 400, {"detail": detail})
+    if exc.detail == CSRF_MESSAGE:
+        i18n.activate(language_for_scope(request.scope))
+        return _page(request, "errors/error.html", 403, {"status": 403, "detail": i18n.gettext(CSRF_MESSAGE)})
     status = exc.status_code
     if status >= 500:
         return server_error(request, exc)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+INT4_MAX = 2**31 - 1  # ids are PostgreSQL integers: a larger one cannot exist (and would make asyncpg raise)
+
 
 class FormErrors(Exception):
     """Per-field messages for a form, already translated (`form` for the form as a whole), and the HTTP
