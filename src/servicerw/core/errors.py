@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.response import Template
 
-from servicerw.core import i18n
+from servicerw.core import db, i18n
 from servicerw.core.security import CSRF_MESSAGE, InvalidInput
 from servicerw.core.web import language_for_scope
 
@@ -56,7 +58,24 @@ def http_error(request: Request, exc: HTTPException) -> Response:
     return _page(request, "errors/error.html", status, {"status": status}, headers=dict(exc.headers or {}))
 
 
+def database_unavailable(request: Request, exc: Exception) -> Response:
+    """The database connection was lost under a write (or a read failed twice): a clear 503, not a 500; the
+    pool's connections are renewed for the next requests."""
+    log.warning("database_connection_lost", path=request.url.path, error=repr(exc))
+    asyncio.get_running_loop().create_task(db.renew_pool())
+    i18n.activate(language_for_scope(request.scope))
+    return _page(
+        request,
+        "errors/error.html",
+        503,
+        {"status": 503, "detail": i18n.gettext("The service is briefly unavailable. Try again in a moment.")},
+        headers={"retry-after": "2"},
+    )
+
+
 def server_error(request: Request, exc: Exception) -> Response:
+    if db.lost_connection(exc):
+        return database_unavailable(request, exc)
     log.error("unhandled_error", path=request.url.path, error=repr(exc), exc_info=exc)
     try:
         return _page(request, "errors/500.html", 500)
