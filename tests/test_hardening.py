@@ -180,3 +180,17 @@ async def test_id_query_parameters_past_the_integer_range_are_no_500(client, db,
         for value in (str(2**31), str(2**64), "²", "-5"):
             response = await client.get(f"{path}?{field}={value}", headers=HTML)
             assert response.status_code < 500, (path, field, value, response.status_code)
+
+
+# --- found by the fuzz suite (tests/test_fuzz.py) -------------------------------------------------
+
+
+async def test_a_photo_upload_without_a_photos_field_gets_400(client, listed):
+    token = await csrf(client, "/dashboard/new")
+    response = await client.post(
+        f"/dashboard/{listed['id']}/photos",
+        files={"_csrf_token": (None, token), "file": ("a.jpg", b"\xff\xd8", "image/jpeg")},
+        headers=HTML,
+    )
+    assert response.status_code == 400
+    assert "Choose one or more photos first" in response.text
