@@ -262,6 +262,9 @@ def _requests(app, world):
             headers["hx-request"] = "true"
         if draw(st.integers(0, 9)) == 0:
             headers["accept-language"] = draw(_text()).encode("ascii", "ignore").decode()
+        cookies = {}
+        if draw(st.integers(0, 9)) == 0:  # the language cookie is anyone's to set
+            cookies["lang"] = quote(draw(_text()), safe="")
         upload = method == "POST" and draw(st.integers(0, 3)) == 0
         files = None
         if upload:
@@ -276,6 +279,7 @@ def _requests(app, world):
             "form": form,
             "headers": headers,
             "files": files,
+            "cookies": cookies,
         }
 
     return request()
@@ -284,7 +288,7 @@ def _requests(app, world):
 async def _send(client, world, case: dict):
     cookies = world["cookies"][case["persona"]]
     client.cookies.clear()
-    client.cookies.update(cookies)
+    client.cookies.update({**cookies, **case["cookies"]})
     kwargs = {"params": case["query"], "headers": case["headers"], "follow_redirects": False}
     if case["method"] != "GET":
         token = cookies.get("csrftoken") or world["cookies"]["customer"]["csrftoken"]
