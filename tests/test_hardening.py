@@ -194,3 +194,14 @@ async def test_a_photo_upload_without_a_photos_field_gets_400(client, listed):
     )
     assert response.status_code == 400
     assert "Choose one or more photos first" in response.text
+
+
+async def test_cookies_split_over_several_headers_are_checked_too(client):
+    token = await csrf(client, "/account/login")
+    client.cookies.clear()
+    response = await client.post(
+        "/account/login",
+        data={"_csrf_token": token, "email": "a@b.rw", "password": "x"},
+        headers=[("accept", "text/html"), ("cookie", "lang=en"), ("cookie", "csrftoken=%C3%A9")],
+    )
+    assert response.status_code == 403
