@@ -95,11 +95,12 @@ def _check_text(*values: str) -> None:
         raise InvalidInput(detail=CONTROL_MESSAGE)
 
 
-def _check_pairs(pairs: list[tuple[str, str]]) -> None:
+def _check_pairs(pairs: list[tuple[str, str]], text: bool = True) -> None:
     for key, value in pairs:
         if key == CSRF_FIELD and not value.isascii():
             raise PermissionDeniedException(detail=CSRF_MESSAGE)
-        _check_text(key, value)
+        if text:
+            _check_text(key, value)
 
 
 def _urlencoded(raw: bytes) -> list[tuple[str, str]]:
@@ -144,7 +145,9 @@ def input_guard(app):
             # every id in a path is a PostgreSQL integer: one out of its range cannot exist (asyncpg would raise)
             if isinstance(value, int) and not 0 < value <= INT4_MAX:
                 raise NotFoundException()
-        _check_pairs(_urlencoded(scope.get("query_string", b"")))
+        handler = scope.get("route_handler")
+        text = not (handler is not None and (handler.opt or {}).get("own_text_checks"))
+        _check_pairs(_urlencoded(scope.get("query_string", b"")), text)
         headers = dict(scope.get("headers", []))
         cookie_header = b"; ".join(value for key, value in scope.get("headers", []) if key == b"cookie")
         if scope.get("method") in ("GET", "HEAD", "OPTIONS"):
@@ -175,9 +178,9 @@ def input_guard(app):
         body = b"".join(chunks)
         if not more:
             if content_type.startswith(_FORM):
-                _check_pairs(_urlencoded(body))
+                _check_pairs(_urlencoded(body), text)
             else:
-                _check_pairs(_multipart_fields(headers.get(b"content-type", b""), body))
+                _check_pairs(_multipart_fields(headers.get(b"content-type", b""), body), text)
         await app(scope, _replay([{"type": "http.request", "body": body, "more_body": more}], receive), send)
 
     return middleware
