@@ -197,12 +197,13 @@ def _terminate_when_running(marker: str) -> threading.Thread:
 
 async def test_reads_are_retried_once_when_their_connection_is_terminated(client, db, app):
     from litestar import get
+    from litestar.params import FromPath
 
     from servicerw.businesses.tables import Business
     from servicerw.core import db as app_db
 
     @get("/__test__/slow-read/{kind:str}")
-    async def slow_read(kind: str) -> dict:  # in the app, on its event loop and pool
+    async def slow_read(kind: FromPath[str]) -> dict:  # in the app, on its event loop and pool
         if kind == "raw":
             rows = await Business.raw("SELECT 2 AS n, pg_sleep(0.5) /* raw-marker */").run()
         else:
