@@ -9,7 +9,7 @@ bin := venv + "/bin"
 demo *ARGS: setup
     {{bin}}/servicerw demo {{ARGS}}
 
-# Lint, unit/integration tests, then the Playwright end-to-end run.
+# Lint, unit/integration tests (tests/test_fuzz.py: 2,000 generated requests, no 5xx), then the Playwright end-to-end run.
 test: setup browser services
     {{bin}}/ruff check src tests e2e bench
     {{bin}}/ruff format --check src tests e2e bench

@@ -133,4 +133,6 @@ async def test_only_operators_read_the_log_and_bad_filters_get_a_clear_400(clien
     ):
         response = await client.get(f"/admin/audit?{query}", headers=HTML)
         assert response.status_code == 400, query
-        assert "Some of the values sent are not valid." in response.text
+        # NUL is refused at the edge, for every route, with its own message
+        expected = "control characters" if "%00" in query else "Some of the values sent are not valid."
+        assert expected in response.text

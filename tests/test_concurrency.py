@@ -120,3 +120,53 @@ async def test_rating_and_count_stay_exact_under_concurrent_moderation(db, live_
     # The search copy follows (its trigger): search results show the same rating.
     search_rating = await db.fetchval("SELECT rating FROM business_search WHERE business_id = $1", shop["id"])
     assert search_rating == pytest.approx(float(truth["average"]))
+
+
+async def test_parallel_uploads_never_exceed_the_photo_quota(db, live_server):
+    """4 uploads of 6 photos at once for a business with none: at most 12 are stored (the count happens with
+    the business row locked; counted apart, the uploads each saw room and 13+ were stored)."""
+    import io
+
+    from PIL import Image
+
+    password_hash = PasswordHasher().hash(STRONG)
+    owner_id = await db.fetchval(
+        """INSERT INTO users (email, full_name, password_hash, role)
+           VALUES ('owner@example.rw', 'Aline', $1, 'owner') RETURNING id""",
+        password_hash,
+    )
+    shop = await make_business(db, owner_id=owner_id)
+    buf = io.BytesIO()
+    Image.new("RGB", (400, 300), (200, 60, 40)).save(buf, "PNG")
+    photo = buf.getvalue()
+    # Widen the race window: each count waits 50 ms before its insert can follow.
+    await db.execute(
+        """CREATE FUNCTION test_slow_image() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN PERFORM pg_sleep(0.05); RETURN NEW; END $$"""
+    )
+    await db.execute(
+        "CREATE TRIGGER slow_image BEFORE INSERT ON business_images FOR EACH ROW EXECUTE FUNCTION test_slow_image()"
+    )
+    try:
+        async with httpx.AsyncClient(base_url=live_server, headers=HTML, timeout=60) as client:
+            token = token_of((await client.get("/account/login")).text)
+            login = await client.post(
+                "/account/login",
+                data={"_csrf_token": token, "email": "owner@example.rw", "password": STRONG, "next": "/dashboard"},
+            )
+            assert login.status_code == 303
+
+            async def upload(n: int) -> int:
+                files = [("photos", (f"p{n}-{i}.png", photo, "image/png")) for i in range(6)]
+                response = await client.post(
+                    f"/dashboard/{shop['id']}/photos", data={"_csrf_token": token}, files=files
+                )
+                return response.status_code
+
+            statuses = await asyncio.gather(*(upload(n) for n in range(4)))
+    finally:
+        await db.execute("DROP TRIGGER slow_image ON business_images")
+        await db.execute("DROP FUNCTION test_slow_image()")
+    assert set(statuses) <= {200, 413}
+    assert 413 in statuses
+    assert await db.fetchval("SELECT count(*) FROM business_images WHERE business_id = $1", shop["id"]) == 12

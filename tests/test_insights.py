@@ -296,12 +296,9 @@ async def test_rollup_is_idempotent_and_catches_up(seeded, client, operator):
         ({"to": "2026-13-01"}, "Enter a date as YYYY-MM-DD"),
         ({"from": "2026-1-1"}, "Enter a date as YYYY-MM-DD"),
         ({"from": "２０２６-01-01"}, "Enter a date as YYYY-MM-DD"),
-        ({"from": "2026-01-01\x00"}, "Enter a date as YYYY-MM-DD"),
         ({"district": "atlantis"}, "Unknown district."),
         ({"district": "kicukiro-niboye"}, "Unknown district."),  # a sector, not a district
-        ({"district": "gasabo\x00"}, "Unknown district."),
         ({"category": "no-such-thing"}, "Unknown category."),
-        ({"category": "\x00"}, "Unknown category."),
     ],
 )
 async def test_bad_filters_get_a_clear_400(client, db, operator, params, message):
@@ -312,6 +309,15 @@ async def test_bad_filters_get_a_clear_400(client, db, operator, params, message
         assert "\x00" not in response.text
     export = await client.get("/admin/stats/funnel.csv", params=params, headers={"accept-language": "en"})
     assert export.status_code == 400 and message in export.text
+
+
+@pytest.mark.parametrize("params", [{"from": "2026-01-01\x00"}, {"district": "gasabo\x00"}, {"category": "\x00"}])
+async def test_control_characters_in_filters_get_a_clear_400(client, db, operator, params):
+    """Refused at the edge (core/security.input_guard), for every route, with its own message."""
+    for path in ("/admin/stats", "/admin/stats/activity", "/admin/stats/funnel.csv"):
+        response = await client.get(path, params=params, headers=HTML)
+        assert response.status_code == 400, (path, params)
+        assert "control characters" in response.text and "\x00" not in response.text
 
 
 async def test_overlong_values_and_unknown_tables(client, db, operator):

@@ -32,7 +32,7 @@ from servicerw.core import auth, db, i18n  # noqa: E402
 from servicerw.core.errors import http_error, not_found, problem, server_error  # noqa: E402
 from servicerw.core.health import healthz, readyz  # noqa: E402
 from servicerw.core.metrics import metrics  # noqa: E402
-from servicerw.core.security import csrf_token_guard, make_before_send, timing_middleware  # noqa: E402
+from servicerw.core.security import input_guard, make_before_send, timing_middleware  # noqa: E402
 from servicerw.core.sessions import session_config  # noqa: E402
 from servicerw.core.static import StaticFiles, serve_static  # noqa: E402
 from servicerw.core.storage import LocalStorage  # noqa: E402
@@ -182,7 +182,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ],
         middleware=[
             timing_middleware,
-            csrf_token_guard,
+            input_guard,
             language_middleware,
             api_gate,
             session_config(server).middleware,

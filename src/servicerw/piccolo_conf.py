@@ -4,14 +4,14 @@ Set PICCOLO_CONF=servicerw.piccolo_conf (the `servicerw` command does it for you
 """
 
 from piccolo.conf.apps import AppRegistry
-from piccolo.engine.postgres import PostgresEngine
 
+from servicerw.core.db import RetryingPostgresEngine
 from servicerw.settings import get_settings
 
 _db = get_settings().database
 
 # Extensions (pg_trgm, unaccent) are created by a migration, not on every engine start.
-DB = PostgresEngine(config={"dsn": _db.url or "postgresql://localhost/servicerw"}, extensions=())
+DB = RetryingPostgresEngine(config={"dsn": _db.url or "postgresql://localhost/servicerw"}, extensions=())
 
 APP_REGISTRY = AppRegistry(
     apps=[

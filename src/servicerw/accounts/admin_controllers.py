@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from servicerw.accounts.admin import NOTE_MAX, PAGE_SIZE, SEARCH_MAX, UserDirectory
 from servicerw.core.auth import INT4_MAX, CurrentUser, admin_only
-from servicerw.core.forms import FormErrors
+from servicerw.core.forms import OWN_TEXT_CHECKS, FormErrors
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 NO_STORE = {"cache-control": "private, no-store"}
@@ -35,7 +35,7 @@ class UserAdminController(Controller):
     path = "/admin/users"
     guards = [admin_only]
 
-    @get("/", name="admin_users")
+    @get("/", name="admin_users", opt=OWN_TEXT_CHECKS)
     async def search(
         self,
         users: NamedDependency[UserDirectory],
@@ -82,7 +82,7 @@ class UserAdminController(Controller):
     ) -> Template:
         return await self._page(users, user_id, user, done=done)
 
-    @post("/{user_id:int}/deactivate", name="admin_user_deactivate", status_code=200)
+    @post("/{user_id:int}/deactivate", name="admin_user_deactivate", status_code=200, opt=OWN_TEXT_CHECKS)
     async def deactivate(
         self,
         user_id: FromPath[int],
@@ -92,7 +92,7 @@ class UserAdminController(Controller):
     ) -> Template | Redirect:
         return await self._change(users, user_id, user, data, active=False)
 
-    @post("/{user_id:int}/reactivate", name="admin_user_reactivate", status_code=200)
+    @post("/{user_id:int}/reactivate", name="admin_user_reactivate", status_code=200, opt=OWN_TEXT_CHECKS)
     async def reactivate(
         self,
         user_id: FromPath[int],

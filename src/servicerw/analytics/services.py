@@ -12,6 +12,7 @@ import json
 from contextlib import suppress
 from datetime import UTC, date, datetime
 
+import asyncpg
 import structlog
 
 from servicerw.core import db
@@ -54,7 +55,7 @@ class AnalyticsWriter:
             return
         now = datetime.now(UTC)
         day = now.astimezone(KIGALI).date()  # days are counted in Rwanda's time
-        self.events.append((business_id, day, event_type, source, json.dumps(metadata or {}), now))
+        self.events.append((business_id, day, event_type, _clean(source), json.dumps(_clean(metadata or {})), now))
         if len(self.events) >= self.batch:
             self._wake.set()
 
@@ -80,15 +81,15 @@ class AnalyticsWriter:
         self.searches.append(
             (
                 datetime.now(UTC),
-                query[:200],
-                corrected[:200],
-                json.dumps(filters, default=str),
+                _clean(query[:200]),
+                _clean(corrected[:200]),
+                json.dumps(_clean(filters), default=str),
                 result_count,
                 latency_ms,
                 result_count == 0,
-                language,
+                _clean(language),
                 page,
-                source,
+                _clean(source),
             )
         )
 
@@ -103,27 +104,53 @@ class AnalyticsWriter:
         searches, self.searches = self.searches, []
         if not events and not searches:
             return 0
+        written = 0
         try:
-            async with db.engine().pool.acquire() as conn:
-                async with conn.transaction():
-                    if events:
-                        # A business deleted since its event was recorded must not sink the whole batch.
-                        known = {
-                            r["id"]
-                            for r in await conn.fetch(
-                                "SELECT id FROM businesses WHERE id = ANY($1::int[])", list({e[0] for e in events})
-                            )
-                        }
-                        events = [e for e in events if e[0] in known]
-                    if events:
-                        await conn.copy_records_to_table("business_analytics", records=events, columns=EVENT_COLUMNS)
-                    if searches:
-                        await conn.copy_records_to_table("search_queries", records=searches, columns=SEARCH_COLUMNS)
+            if events:
+                # A business deleted since its event was recorded must not sink the whole batch.
+                known = {
+                    r["id"]
+                    for r in await db.fetch(
+                        "SELECT id FROM businesses WHERE id = ANY($1::int[])", list({e[0] for e in events})
+                    )
+                }
+                events = [e for e in events if e[0] in known]
+                written += await self._copy("business_analytics", EVENT_COLUMNS, events)
+                events = []
+            if searches:
+                written += await self._copy("search_queries", SEARCH_COLUMNS, searches)
         except Exception as error:  # noqa: BLE001 - analytics must never break the site
             self.dropped += len(events) + len(searches)
             log.warning("analytics_flush_failed", error=repr(error), dropped=len(events) + len(searches))
             return 0
-        return len(events) + len(searches)
+        return written
+
+    async def _copy(self, table: str, columns: tuple, records: list[tuple]) -> int:
+        """COPY `records`; if PostgreSQL (or asyncpg encoding them) refuses the batch for its data, the halves
+        are written apart, down to the bad records alone, which are dropped and logged: one bad record never
+        loses the others. Any other error (the database gone) is for the caller. Each attempt has a connection
+        of its own (a COPY refused half-way leaves its connection unusable; the pool replaces it)."""
+        if not records:
+            return 0
+        try:
+            async with db.engine().pool.acquire() as conn, conn.transaction():
+                await conn.copy_records_to_table(table, records=records, columns=columns)
+            return len(records)
+        except (
+            asyncpg.DataError,
+            asyncpg.IntegrityConstraintViolationError,
+            ValueError,
+            TypeError,
+            OverflowError,
+        ) as error:
+            if len(records) == 1:
+                self.dropped += 1
+                log.warning("analytics_record_dropped", table=table, record=repr(records[0])[:500], error=repr(error))
+                return 0
+            middle = len(records) // 2
+            return await self._copy(table, columns, records[:middle]) + await self._copy(
+                table, columns, records[middle:]
+            )
 
     async def _loop(self) -> None:
         while True:
@@ -142,6 +169,18 @@ class AnalyticsWriter:
             with suppress(asyncio.CancelledError):
                 await self._task
         await self.flush()
+
+
+def _clean(value):
+    """PostgreSQL text and jsonb cannot hold NUL: it is dropped from the texts (of dicts and lists too), not
+    the record."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
 
 
 def today() -> date:

@@ -99,7 +99,11 @@ def parse_services(form: dict, errors: dict[str, str]) -> list[dict]:
             continue
         price = None
         if price_raw:
-            if not price_raw.isdigit() or not 0 < int(price_raw) <= 100_000_000:
+            # ASCII digits only: "²".isdigit() is True but int("²") raises
+            if (
+                not (price_raw.isascii() and price_raw.isdigit() and len(price_raw) <= 9)
+                or not 0 < int(price_raw) <= 100_000_000
+            ):
                 errors["services"] = _("Prices are whole numbers of Rwandan francs, like 5000.")
                 continue
             price = int(price_raw)
@@ -205,7 +209,7 @@ class ListingService:
                 errors["website"] = _("Enter a web address like https://example.rw.")
             else:
                 values["website"] = parts.geturl()
-        if values["momo_pay_code"] and not values["momo_pay_code"].isdigit():
+        if values["momo_pay_code"] and not (values["momo_pay_code"].isascii() and values["momo_pay_code"].isdigit()):
             errors["momo_pay_code"] = _("A MoMo Pay code has digits only.")
         lat, lng = _text(form, "latitude", 20), _text(form, "longitude", 20)
         values["latitude"] = values["longitude"] = None

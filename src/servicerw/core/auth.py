@@ -26,10 +26,10 @@ from litestar.params import FromPath
 from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect
 
+from servicerw.core.forms import INT4_MAX
 from servicerw.core.sessions import current_user_id
 from servicerw.settings import ServerSettings
 
-INT4_MAX = 2**31 - 1  # ids are PostgreSQL integers: a larger one cannot exist (and would make asyncpg raise)
 _STATE_KEY = "current_user"
 
 

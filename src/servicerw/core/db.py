@@ -52,7 +52,53 @@ async def ping(limit_seconds: float = 2.0) -> bool:
         return False
 
 
-_RETRYABLE = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError, OSError)
+# A connection lost under the query (pg_terminate_backend, a database restart, a network cut) or none to be had:
+# asyncpg raises one of these (ConnectionDoesNotExistError, AdminShutdownError, InternalClientError, ...).
+LOST_CONNECTION = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    ConnectionError,
+    OSError,
+)
+
+
+def lost_connection(error: BaseException) -> bool:
+    """Whether `error` says the connection was lost (not that the query or its arguments were wrong:
+    asyncpg's client-side DataError is an InterfaceError too, and a ValueError)."""
+    return isinstance(error, LOST_CONNECTION) and not isinstance(error, ValueError)
+
+
+async def renew_pool() -> None:
+    """The pool's other idle connections were most likely lost too (all the app's backends terminated, a
+    restart): every connection is replaced on its next acquire."""
+    pool = engine().pool
+    if pool is not None:
+        await pool.expire_connections()
+
+
+def _is_read(query: str) -> bool:
+    head = query.lstrip().upper()
+    return head.startswith(("SELECT", "WITH")) and "FOR UPDATE" not in head and "INSERT" not in head
+
+
+class RetryingPostgresEngine(PostgresEngine):
+    """Piccolo's engine whose pool queries (`Table.raw`, the query builder) that only read are retried once,
+    on fresh connections, when the connection was lost; a write is not retried (it may have happened):
+    its error reaches the app, which answers 503."""
+
+    async def _run_in_pool(self, query: str, args=None):
+        try:
+            return await super()._run_in_pool(query, args)
+        except Exception as error:
+            if not lost_connection(error):
+                raise
+            await renew_pool()
+            if not _is_read(query):
+                raise
+        return await super()._run_in_pool(query, args)
 
 
 async def fetch(sql: str, *args, settings: dict[str, str] | None = None) -> list[asyncpg.Record]:
@@ -69,9 +115,10 @@ async def fetch(sql: str, *args, settings: dict[str, str] | None = None) -> list
                     for name, value in settings.items():
                         await conn.execute("SELECT set_config($1, $2, true)", name, value)
                     return await conn.fetch(sql, *args)
-        except _RETRYABLE:
-            if attempt == 2:
+        except Exception as error:
+            if attempt == 2 or not lost_connection(error):
                 raise
+            await renew_pool()
     raise AssertionError("unreachable")
 
 

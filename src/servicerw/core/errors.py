@@ -6,12 +6,15 @@ happens outside it there (an unknown path or method)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.response import Template
 
-from servicerw.core import i18n
+from servicerw.core import db, i18n
+from servicerw.core.security import CSRF_MESSAGE, InvalidInput
 from servicerw.core.web import language_for_scope
 
 log = structlog.get_logger(__name__)
@@ -111,12 +114,14 @@ def http_error(request: Request, exc: HTTPException) -> Response:
         return api_error(request, exc)
     if isinstance(exc, ValidationException):
         i18n.activate(language_for_scope(request.scope))
-        return _page(
-            request,
-            "errors/400.html",
-            400,
-            {"detail": i18n.gettext("Some of the values sent are not valid.")},
-        )
+        if isinstance(exc, InvalidInput):
+            detail = i18n.gettext(exc.detail)
+        else:
+            detail = i18n.gettext("Some of the values sent are not valid.")
+        return _page(request, "errors/400.html", 400, {"detail": detail})
+    if exc.detail == CSRF_MESSAGE:
+        i18n.activate(language_for_scope(request.scope))
+        return _page(request, "errors/error.html", 403, {"status": 403, "detail": i18n.gettext(CSRF_MESSAGE)})
     status = exc.status_code
     if status >= 500:
         return server_error(request, exc)
@@ -124,7 +129,28 @@ def http_error(request: Request, exc: HTTPException) -> Response:
     return _page(request, "errors/error.html", status, {"status": status}, headers=dict(exc.headers or {}))
 
 
+def database_unavailable(request: Request, exc: Exception) -> Response:
+    """The database connection was lost under a write (or a read failed twice): a clear 503, not a 500; the
+    pool's connections are renewed for the next requests."""
+    log.warning("database_connection_lost", path=request.url.path, error=repr(exc))
+    asyncio.get_running_loop().create_task(db.renew_pool())
+    if is_api(request.url.path):
+        return problem(
+            503, "The service is briefly unavailable.", instance=request.url.path, headers={"retry-after": "2"}
+        )
+    i18n.activate(language_for_scope(request.scope))
+    return _page(
+        request,
+        "errors/error.html",
+        503,
+        {"status": 503, "detail": i18n.gettext("The service is briefly unavailable. Try again in a moment.")},
+        headers={"retry-after": "2"},
+    )
+
+
 def server_error(request: Request, exc: Exception) -> Response:
+    if db.lost_connection(exc):
+        return database_unavailable(request, exc)
     if is_api(request.url.path):
         return api_error(request, exc)
     log.error("unhandled_error", path=request.url.path, error=repr(exc), exc_info=exc)

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+INT4_MAX = 2**31 - 1  # ids are PostgreSQL integers: a larger one cannot exist (and would make asyncpg raise)
+
+# Route option (`opt=OWN_TEXT_CHECKS`) of a handler that checks control characters in its fields itself and
+# re-renders its form with a message, the text kept: the edge check (`core.security.input_guard`) leaves its
+# query and form text to it (ids, UTF-8 and the CSRF token are still checked at the edge).
+OWN_TEXT_CHECKS = {"own_text_checks": True}
+
 
 class FormErrors(Exception):
     """Per-field messages for a form, already translated (`form` for the form as a whole), and the HTTP

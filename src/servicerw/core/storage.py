@@ -27,6 +27,11 @@ class StorageUnavailable(RuntimeError):
     """S3 could not be reached or refused the request."""
 
 
+class ObjectMissing(StorageUnavailable):
+    """S3 answered, and the object is not there (NoSuchKey): a fact about that object, not an outage.
+    (A subclass so that code which only knows "storage failed" still treats it as a failure.)"""
+
+
 class Storage(Protocol):
     kind: str
 
@@ -65,7 +70,10 @@ class LocalStorage:
         await asyncio.to_thread(path.write_bytes, data)
 
     async def get(self, key: str) -> bytes:
-        return await asyncio.to_thread(self._path(key).read_bytes)
+        try:
+            return await asyncio.to_thread(self._path(key).read_bytes)
+        except FileNotFoundError as error:
+            raise ObjectMissing(key) from error
 
     async def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -99,7 +107,11 @@ class S3Storage:
 
         try:
             return await asyncio.to_thread(fn, *args, **kwargs)
-        except (S3Error, urllib3.exceptions.HTTPError, OSError) as error:
+        except S3Error as error:
+            if error.code in ("NoSuchKey", "NoSuchObject"):
+                raise ObjectMissing(str(error)) from error
+            raise StorageUnavailable(str(error)) from error
+        except (urllib3.exceptions.HTTPError, OSError) as error:
             raise StorageUnavailable(str(error)) from error
 
     async def ensure_bucket(self) -> None:

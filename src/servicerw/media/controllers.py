@@ -3,6 +3,8 @@ on), see processing state (htmx polling), choose the cover, reorder, delete."""
 
 from __future__ import annotations
 
+import asyncio
+
 from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
@@ -16,7 +18,7 @@ from servicerw.core.auth import OwnedBusiness
 from servicerw.core.storage import variant_key
 from servicerw.core.web import wants_fragment
 from servicerw.media.processing import MAX_UPLOAD_BYTES, variant_widths
-from servicerw.media.services import MAX_FILES_PER_UPLOAD, MAX_PHOTOS, PhotoError, PhotoService
+from servicerw.media.services import MAX_FILES_PER_UPLOAD, MAX_PHOTOS, UPLOAD_SECONDS, PhotoError, PhotoService
 
 NO_STORE = {"cache-control": "no-store"}
 
@@ -70,21 +72,27 @@ class PhotoController(Controller):
     ) -> Template:
         business = owned_business
         form = await request.form()
-        files = [f for f in form.getall("photos") if isinstance(f, UploadFile) and f.filename][:MAX_FILES_PER_UPLOAD]
+        files = [f for f in form.getall("photos", []) if isinstance(f, UploadFile) and f.filename]
+        files = files[:MAX_FILES_PER_UPLOAD]
         messages, status = [], 200
         if not files:
             messages.append(i18n.gettext("Choose one or more photos first."))
             status = 400
+        deadline = asyncio.get_running_loop().time() + UPLOAD_SECONDS
+        storage_ok = bool(files) and await photos.storage_ready()
         for upload in files:
             data = await upload.read(MAX_UPLOAD_BYTES + 1)
             name = upload.filename[:80]
             try:
                 if len(data) > MAX_UPLOAD_BYTES:
                     raise PhotoError("too_large", 413)
-                await photos.add(business.id, data)
+                if not storage_ok:  # S3 down, frozen or past the deadline: the other files are not tried
+                    raise PhotoError("storage unavailable", 503)
+                await photos.add(business.id, data, deadline=deadline)
                 messages.append(i18n.gettext("%(file)s: received, being prepared.", file=name))
             except PhotoError as error:
                 status = max(status, error.status)
+                storage_ok = storage_ok and error.status != 503
                 messages.append(
                     name
                     + ": "

@@ -12,12 +12,14 @@ import structlog
 from servicerw.core import db
 from servicerw.core.background import PollingWorker
 from servicerw.core.cache import Cache
-from servicerw.core.storage import Storage, StorageUnavailable
+from servicerw.core.storage import ObjectMissing, Storage, StorageUnavailable
 from servicerw.media.processing import ImageRejected, inspect, process, storage_key, variant_keys
 
 log = structlog.get_logger(__name__)
 MAX_PHOTOS = 12  # per business
 MAX_FILES_PER_UPLOAD = 6
+STORAGE_CHECK_SECONDS = 2.0  # S3 asked once per upload request; frozen, it gets this long before a 503
+UPLOAD_SECONDS = 20.0  # one deadline for all the files of an upload request
 
 
 def original_key(key: str) -> str:
@@ -43,8 +45,18 @@ class PhotoService:
         )
         return [dict(r) for r in rows]
 
-    async def add(self, business_id: int, data: bytes) -> int:
-        """Validate, store the original, record it as pending. Nothing is left half-written on failure."""
+    async def storage_ready(self) -> bool:
+        """Whether S3 answers, asked once per upload request with a short deadline: when it is down or frozen,
+        the owner gets a 503 in seconds instead of one S3 timeout per file."""
+        try:
+            return await asyncio.wait_for(self.storage.ping(), STORAGE_CHECK_SECONDS)
+        except TimeoutError:
+            log.warning("photo_storage_check_timed_out", seconds=STORAGE_CHECK_SECONDS)
+            return False
+
+    async def add(self, business_id: int, data: bytes, deadline: float | None = None) -> int:
+        """Validate, store the original, record it as pending. Nothing is left half-written on failure.
+        `deadline` (event-loop time) bounds the S3 write: past it, a 503."""
         try:
             await asyncio.to_thread(inspect, data)
         except ImageRejected as error:
@@ -52,12 +64,15 @@ class PhotoService:
                 str(error), 415 if error.code in ("not_an_image", "unsupported_format") else 400
             ) from error
         key = storage_key()
+        timeout = None if deadline is None else max(0.0, deadline - asyncio.get_running_loop().time())
         try:
-            await self.storage.put(original_key(key), data, "application/octet-stream")
-        except StorageUnavailable as error:
+            await asyncio.wait_for(self.storage.put(original_key(key), data, "application/octet-stream"), timeout)
+        except (StorageUnavailable, TimeoutError) as error:
             raise PhotoError("storage unavailable", 503) from error
         try:
             async with db.engine().pool.acquire() as conn, conn.transaction():
+                # The business row locked: parallel uploads count one after another (the quota holds).
+                await conn.execute("SELECT 1 FROM businesses WHERE id = $1 FOR UPDATE", business_id)
                 count = await conn.fetchval(
                     "SELECT count(*) FROM business_images WHERE business_id = $1 AND status <> 'failed'", business_id
                 )
@@ -92,12 +107,18 @@ class PhotoService:
                     variants, info = await asyncio.to_thread(process, original)
                     for variant in variants:
                         await self.storage.put(variant.key(row["storage_key"]), variant.data, variant.content_type)
+                except ObjectMissing as error:
+                    # This row's original is gone (S3 answered): the row fails, the queue goes on.
+                    await conn.execute("UPDATE business_images SET status = 'failed' WHERE id = $1", row["id"])
+                    log.warning("photo_original_missing", image=row["id"], error=str(error))
+                    continue
                 except StorageUnavailable as error:
                     log.warning("photo_storage_unavailable", image=row["id"], error=str(error))
-                    break  # stays pending; retried on the next pass
+                    break  # a real outage: stays pending; retried on the next pass
                 except ImageRejected as error:
                     await conn.execute("UPDATE business_images SET status = 'failed' WHERE id = $1", row["id"])
                     log.info("photo_rejected", image=row["id"], code=error.code)
+                    await self._delete_objects([original_key(row["storage_key"])])
                     continue
                 await conn.execute(
                     "UPDATE business_images SET status = 'ready', width = $2, height = $3 WHERE id = $1",
@@ -125,11 +146,17 @@ class PhotoService:
         )
         if row is None:
             return False
-        for key in [*variant_keys(row["storage_key"]), original_key(row["storage_key"])]:
-            with suppress(StorageUnavailable):
-                await self.storage.delete(key)
+        await self._delete_objects([*variant_keys(row["storage_key"]), original_key(row["storage_key"])])
         await self._changed(business_id)
         return True
+
+    async def _delete_objects(self, keys: list[str]) -> None:
+        """Best effort: S3 being unavailable leaves the objects behind (logged), never fails the caller."""
+        for key in keys:
+            try:
+                await self.storage.delete(key)
+            except StorageUnavailable as error:
+                log.warning("photo_object_not_deleted", key=key, error=str(error))
 
     async def set_cover(self, business_id: int, image_id: int) -> None:
         await db.execute(

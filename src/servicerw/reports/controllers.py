@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 
 from servicerw.core import i18n
 from servicerw.core.auth import INT4_MAX, CurrentUser, admin_only
-from servicerw.core.forms import FormErrors
+from servicerw.core.forms import OWN_TEXT_CHECKS, FormErrors
 from servicerw.core.sessions import client_address
 from servicerw.core.throttle import Throttle
 from servicerw.core.web import wants_fragment
@@ -126,7 +126,7 @@ class ReportController(Controller):
         target = await self._target(reports, slug, None)
         return self._form(request, target, {}, {})
 
-    @post("/report", name="report_business", status_code=200)
+    @post("/report", name="report_business", status_code=200, opt=OWN_TEXT_CHECKS)
     async def report_business(
         self,
         request: HTMXRequest,
@@ -150,7 +150,7 @@ class ReportController(Controller):
         target = await self._target(reports, slug, review_id)
         return self._form(request, target, {}, {})
 
-    @post("/reviews/{review_id:int}/report", name="report_review", status_code=200)
+    @post("/reviews/{review_id:int}/report", name="report_review", status_code=200, opt=OWN_TEXT_CHECKS)
     async def report_review(
         self,
         request: HTMXRequest,
@@ -181,7 +181,7 @@ class ReportAdminController(Controller):
     path = "/admin/reports"
     guards = [admin_only]
 
-    @get("/", name="admin_reports")
+    @get("/", name="admin_reports", opt=OWN_TEXT_CHECKS)
     async def queue(
         self,
         reports: NamedDependency[ReportService],
@@ -219,7 +219,7 @@ class ReportAdminController(Controller):
     async def report(self, report_id: FromPath[int], reports: NamedDependency[ReportService]) -> Template:
         return await self._page(reports, report_id)
 
-    @post("/{report_id:int}", name="admin_report_resolve", status_code=200)
+    @post("/{report_id:int}", name="admin_report_resolve", status_code=200, opt=OWN_TEXT_CHECKS)
     async def resolve(
         self,
         report_id: FromPath[int],

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from servicerw.businesses.services import ProfileService
 from servicerw.core import i18n
 from servicerw.core.auth import CurrentUser, LoginRequired, OwnedBusiness
-from servicerw.core.forms import FormErrors
+from servicerw.core.forms import INT4_MAX, FormErrors
 from servicerw.core.web import wants_fragment
 from servicerw.reviews.services import PAGE_SIZE, ReviewService
 
@@ -102,7 +102,7 @@ class OwnerReviewController(Controller):
         owned_business: NamedDependency[OwnedBusiness],
         reviews: NamedDependency[ReviewService],
         page: Annotated[int, QueryParameter(ge=1, le=10000)] = 1,
-        done: Annotated[int, QueryParameter(ge=0)] = 0,
+        done: Annotated[int, QueryParameter(ge=0, le=INT4_MAX)] = 0,
     ) -> Template:
         return await self._page(owned_business, reviews, page, done=done)
 

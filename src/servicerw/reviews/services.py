@@ -76,7 +76,7 @@ def _summaries(rows) -> list[ReviewSummary]:
 
 def validate(rating_raw: str, body: str) -> tuple[int, str]:
     errors = {}
-    rating = int(rating_raw) if rating_raw.isdigit() else 0
+    rating = int(rating_raw) if rating_raw.isascii() and rating_raw.isdigit() and len(rating_raw) == 1 else 0
     if not 1 <= rating <= 5:
         errors["rating"] = _("Choose from 1 to 5 stars.")
     body = body.strip().replace("\r\n", "\n")
