@@ -124,7 +124,7 @@ async def test_errors_are_problem_documents_never_html(client, db):
     await db.execute("UPDATE businesses SET status = 'suspended' WHERE id = $1", shop["id"])
     cases = {
         "/api/v1/businesses/nobody-here": 404,
-        "/api/v1/businesses/%00%01": 404,
+        "/api/v1/businesses/%00%01": 400,  # refused at the edge (control characters), still a problem document
         "/api/v1/businesses/gone-garage": 410,
         "/api/v1/search?min_rating=9": 400,
         "/api/v1/search?near=north": 400,

@@ -244,7 +244,8 @@ def _requests(app, world):
                 known = world["ids"].get(name, [1])
                 return str(draw(_likely(known, st.integers(-(2**40), 2**66))))
             if name == "slug":
-                known = world["words"][path.split("/")[1]]
+                # /b/, /c/, /p/ have their own slugs; the API's businesses take the profiles' (/b/) slugs
+                known = world["words"].get(path.split("/")[1], world["words"]["b"])
             else:
                 known = world["words"].get(name, ["x"])
             return quote(draw(_likely(known, _text())), safe="")

@@ -39,7 +39,11 @@ from servicerw.dashboard.services import PERIODS
 from servicerw.search.services import DEFAULT_RADIUS_KM, MAX_QUERY_LENGTH, MAX_RADIUS_KM, SORTS
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,179}")
-Slug = Annotated[str, QueryParameter(max_length=160)]
+SLUG_PATTERN = f"^{SLUG.pattern}$"  # in the OpenAPI document too: other text is refused before any lookup
+SlugPath = Annotated[str, Parameter(max_length=180, pattern=SLUG_PATTERN, examples=[Example(value="amazi-plumbing")])]
+# Text without control characters (tab and newlines aside): what the app's edge check accepts, said in the schema.
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+Slug = Annotated[str, QueryParameter(max_length=160, pattern=TEXT_PATTERN)]
 Flag = Annotated[str, QueryParameter(enum=list(FLAGS), description="1/true/on/yes or 0/false/off/no")]  # type: ignore[call-overload]
 Page = Annotated[int, QueryParameter(ge=1, le=MAX_API_PAGE, description="1-based page number; no depth limit")]
 
@@ -88,10 +92,18 @@ class PublicApi(Controller):
         self,
         request: Request,
         api_reader: NamedDependency[ApiReader],
-        q: Annotated[str, QueryParameter(max_length=MAX_QUERY_LENGTH, examples=[Example(value="plumber")])] = "",
-        category: Annotated[str, QueryParameter(max_length=160, examples=[Example(value="plumbers")])] = "",
-        province: Annotated[str, QueryParameter(max_length=160, examples=[Example(value="kigali")])] = "",
-        district: Annotated[str, QueryParameter(max_length=160, examples=[Example(value="gasabo")])] = "",
+        q: Annotated[
+            str, QueryParameter(max_length=MAX_QUERY_LENGTH, pattern=TEXT_PATTERN, examples=[Example(value="plumber")])
+        ] = "",
+        category: Annotated[
+            str, QueryParameter(max_length=160, pattern=TEXT_PATTERN, examples=[Example(value="plumbers")])
+        ] = "",
+        province: Annotated[
+            str, QueryParameter(max_length=160, pattern=TEXT_PATTERN, examples=[Example(value="kigali")])
+        ] = "",
+        district: Annotated[
+            str, QueryParameter(max_length=160, pattern=TEXT_PATTERN, examples=[Example(value="gasabo")])
+        ] = "",
         sector: Slug = "",
         min_rating: Annotated[float, QueryParameter(ge=0, le=5)] = 0.0,
         verified: Flag = "",
@@ -133,7 +145,9 @@ class PublicApi(Controller):
         self,
         request: Request,
         api_reader: NamedDependency[ApiReader],
-        q: Annotated[str, QueryParameter(max_length=MAX_QUERY_LENGTH, examples=[Example(value="sal")])] = "",
+        q: Annotated[
+            str, QueryParameter(max_length=MAX_QUERY_LENGTH, pattern=TEXT_PATTERN, examples=[Example(value="sal")])
+        ] = "",
     ) -> Response[s.SuggestionList]:
         return etagged(request, await api_reader.suggestions(q, i18n.current_language()))
 
@@ -153,7 +167,9 @@ class PublicApi(Controller):
         self,
         request: Request,
         api_reader: NamedDependency[ApiReader],
-        slug: Annotated[str, Parameter(max_length=180, examples=[Example(value="amazi-plumbing")])],
+        slug: Annotated[
+            str, Parameter(max_length=180, pattern=SLUG_PATTERN, examples=[Example(value="amazi-plumbing")])
+        ],
     ) -> Response[s.BusinessDetail]:
         return etagged(request, await _business(api_reader, slug, i18n.current_language()))
 
@@ -168,7 +184,9 @@ class PublicApi(Controller):
         self,
         request: Request,
         api_reader: NamedDependency[ApiReader],
-        slug: Annotated[str, Parameter(max_length=180, examples=[Example(value="amazi-plumbing")])],
+        slug: Annotated[
+            str, Parameter(max_length=180, pattern=SLUG_PATTERN, examples=[Example(value="amazi-plumbing")])
+        ],
         page: Page = 1,
     ) -> Response[s.ReviewPage]:
         try:
