@@ -154,6 +154,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             await services.analytics.stop()
             await db.close_pool()
             await services.store.close()
+            await services.counter_store.close()
             await services.account_limits.close()
 
     handlers: list[Any] = [*route_handlers(), healthz, readyz, metrics, serve_static]
@@ -235,7 +236,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.background_workers = workers  # what the lifespan starts in each web process
     app.state.store = services.store
     app.state.storage = storage
-    api_limiter = RateLimiter(services.store.with_namespace("api"), settings.api)
+    api_limiter = RateLimiter(services.counter_store.with_namespace("api"), settings.api)
     app.state.api_limiter = api_limiter
     app.state.api_gate = Gate(services.api_keys, api_limiter, server)
     app.state.api_reader = services.api_reader

@@ -85,6 +85,8 @@ class Services:
     settings: Settings
     store: FailOpenStore
     session_store: FailOpenStore  # the app's "sessions" store (UserDirectory ends a user's sessions in it)
+    # Limits' counters (log-in, API budgets): own connections and a longer timeout than caches get.
+    counter_store: FailOpenStore
     storage: Storage
     cache: Cache
     catalog: CatalogService
@@ -157,6 +159,7 @@ def build_services(settings: Settings) -> Services:
     catalog = CatalogService(cache)
     businesses = BusinessService(storage, cache)
     session_store = store.with_namespace("sessions")
+    counter_store = build_counter_store(settings.valkey)
     accounts = AccountService(session_store)
     listings = ListingService(cache)
     photos = PhotoService(storage, cache)
@@ -170,6 +173,7 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         store=store,
         session_store=session_store,
+        counter_store=counter_store,
         storage=storage,
         cache=cache,
         catalog=catalog,
@@ -179,7 +183,7 @@ def build_services(settings: Settings) -> Services:
         analytics=analytics,
         accounts=accounts,
         account_limits=AccountLimits(
-            build_counter_store(settings.valkey).with_namespace("account_limits"),
+            counter_store.with_namespace("account_limits"),
             secret_key=settings.server.secret_key,
             processes=settings.server.workers,
             production=settings.server.production,

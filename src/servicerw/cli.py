@@ -329,6 +329,7 @@ async def _worker() -> None:
         await asyncio.gather(*(background.stop() for background in services.workers))
         await db.close_pool()
         await services.store.close()
+        await services.counter_store.close()
         await services.account_limits.close()
 
 
