@@ -121,3 +121,81 @@ async def test_no_graphiql_page(client, db):
     response = await client.get("/graphql", headers=HTML)
     assert "graphiql" not in response.text.lower()
     assert response.status_code in (400, 404, 405) or "text/html" not in response.headers.get("content-type", "")
+
+
+SAME_AS_REST = """
+query Page($q: String!, $withFacets: Boolean!) {
+  found: search(q: $q) {
+    total pages perPage
+    items { __typename ...card shop: name reviewCount }
+    facets @include(if: $withFacets) { categories { slug count } districts { slug count } rating4 verified }
+  }
+}
+fragment card on BusinessSummary { id slug rating verified category { slug name } place district distanceKm
+                                   photo { alt sizes { width webp jpeg } } }
+"""
+
+
+def _card(item: dict) -> dict:
+    """A REST search result in the shape the GraphQL query above asks for."""
+    return {
+        "__typename": "BusinessSummary",
+        "id": item["id"],
+        "slug": item["slug"],
+        "rating": item["rating"],
+        "verified": item["verified"],
+        "category": item["category"],
+        "place": item["place"],
+        "district": item["district"],
+        "distanceKm": item["distance_km"],
+        "photo": item["photo"],
+        "shop": item["name"],
+        "reviewCount": item["review_count"],
+    }
+
+
+async def test_answers_carry_the_same_data_as_rest_whatever_the_query_shape(client, db):
+    """Aliases, fragments, `__typename`, `@include`, nulls (no photo, no distance), nested objects and lists:
+    each answer holds what REST says, asked once and again (a repeated query text reuses its compiled plan)."""
+    await _businesses_with_reviews(db, 3)
+    key, _ = await api_key(db, tier="premium")
+    rest = (await client.get("/api/v1/search?q=amazi", headers=bearer(key))).json()
+    assert rest["total"] == 3 and all(item["photo"] is None for item in rest["items"])
+    expected_items = [_card(item) for item in rest["items"]]
+    facets = rest["facets"]
+    answers = []
+    for with_facets in (True, True, False):
+        response = await client.post(
+            "/graphql",
+            json={"query": SAME_AS_REST, "variables": {"q": "amazi", "withFacets": with_facets}},
+            headers=bearer(key),
+        )
+        assert response.status_code == 200 and "errors" not in response.json(), response.text
+        answers.append(response.json()["data"]["found"])
+    assert answers[0] == answers[1]
+    for answer in answers:
+        assert (answer["total"], answer["pages"], answer["perPage"]) == (3, 1, 20)
+        assert answer["items"] == expected_items
+    assert answers[0]["facets"] == {
+        "categories": [{"slug": c["slug"], "count": c["count"]} for c in facets["categories"]],
+        "districts": [{"slug": d["slug"], "count": d["count"]} for d in facets["districts"]],
+        "rating4": facets["rating_4"],
+        "verified": facets["verified"],
+    }
+    assert "facets" not in answers[2]
+    # A business with nested lists and nullable objects, and one that does not exist.
+    business = await client.post(
+        "/graphql",
+        json={
+            "query": """{ a: business(slug: "amazi-plumbing-1") { name parentCategory { slug } hours { day
+                          intervals { opens closes } } services { name priceRwf } photos { alt } openNow }
+                          b: business(slug: "no-such-shop") { name } }"""
+        },
+        headers=bearer(key),
+    )
+    detail = (await client.get("/api/v1/businesses/amazi-plumbing-1", headers=bearer(key))).json()
+    data = business.json()["data"]
+    assert data["b"] is None
+    assert data["a"]["name"] == detail["name"] and data["a"]["photos"] == []
+    assert data["a"]["hours"] == detail["hours"] and data["a"]["openNow"] == detail["open_now"]
+    assert data["a"]["services"] == [{"name": s["name"], "priceRwf": s["price_rwf"]} for s in detail["services"]]

@@ -29,12 +29,12 @@ from strawberry.extensions import (
     ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.litestar import make_graphql_controller
 from strawberry.types import Info
 
 from servicerw.api import schemas as s
+from servicerw.api.execution import PlainDataExecutionContext, TextValidationCache
 from servicerw.api.gate import STATE_RATE
 from servicerw.api.params import near_point, search_params
 from servicerw.api.services import ApiReader, Gone
@@ -425,10 +425,11 @@ def _masked(error: GraphQLError) -> bool:
 def build_schema(settings: ApiSettings) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
+        execution_context_class=PlainDataExecutionContext,
         extensions=[
             # Partners send the same few queries again and again: parse and validate each text once.
             ParserCache(maxsize=256),
-            ValidationCache(maxsize=256),
+            TextValidationCache(maxsize=256),
             QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             MaxTokensLimiter(max_token_count=1000),
             MaxAliasesLimiter(max_alias_count=15),
