@@ -34,7 +34,7 @@ from servicerw.core.health import healthz, readyz  # noqa: E402
 from servicerw.core.metrics import metrics  # noqa: E402
 from servicerw.core.security import input_guard, make_before_send, timing_middleware  # noqa: E402
 from servicerw.core.sessions import session_config  # noqa: E402
-from servicerw.core.static import StaticFiles, serve_static  # noqa: E402
+from servicerw.core.static import StaticFiles, serve_root_file, serve_static  # noqa: E402
 from servicerw.core.storage import LocalStorage  # noqa: E402
 from servicerw.core.web import (  # noqa: E402
     answer_head_as_get,
@@ -157,7 +157,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             await services.counter_store.close()
             await services.account_limits.close()
 
-    handlers: list[Any] = [*route_handlers(), healthz, readyz, metrics, serve_static]
+    handlers: list[Any] = [*route_handlers(), healthz, readyz, metrics, serve_static, serve_root_file]
     if isinstance(storage, LocalStorage):
         handlers.append(_media_files(storage))
 

@@ -78,6 +78,14 @@ class StaticFiles:
         return f"/static/{self.by_name[name].hashed_name}"
 
 
+@get(["/favicon.ico", "/robots.txt"], include_in_schema=False, opt={"skip_compression": True}, sync_to_thread=False)
+def serve_root_file(request: Request) -> Response[bytes]:
+    """The files browsers and crawlers ask for at the root, whatever the page says (a 404 there is an error in
+    every browser console and audit)."""
+    entry = request.app.state.static_files.by_name[request.url.path.lstrip("/")]
+    return Response(content=entry.body, media_type=entry.media_type, headers={"cache-control": "public, max-age=86400"})
+
+
 @get("/static/{path:path}", include_in_schema=False, opt={"skip_compression": True}, sync_to_thread=False)
 def serve_static(request: Request, path: FromPath[str]) -> Response[bytes]:
     files: StaticFiles = request.app.state.static_files
