@@ -26,7 +26,7 @@ from servicerw.core import db as core_db
 from servicerw.settings import DatabaseSettings
 from tests.factories import make_business
 from tests.helpers import HTML, free_port, port_open, wait_for, wait_for_sync
-from tests.services import start_server, stop_server
+from tests.services import start_server
 
 LOCKED = "LOCK TABLE business_search IN ACCESS EXCLUSIVE MODE"
 # Valkey emptied before each test: a search cached by an earlier test would not wait for the lock.
@@ -103,7 +103,7 @@ async def test_pool_stats_report_the_running_pool(client):
 def one_connection_server(migrated_db):
     server, url = start_server(env(DATABASE_POOL_MAX="1", DATABASE_POOL_TIMEOUT="0.5", MAX_IN_FLIGHT="0"), free_port())
     yield url
-    stop_server(server)
+    _stop(server)
 
 
 async def test_a_request_that_cannot_get_a_connection_in_time_gets_503_with_retry_after(db, one_connection_server):
@@ -143,7 +143,7 @@ async def test_a_request_that_cannot_get_a_connection_in_time_gets_503_with_retr
 def two_in_flight_server(migrated_db):
     server, url = start_server(env(MAX_IN_FLIGHT="2"), free_port())
     yield url
-    stop_server(server)
+    _stop(server)
 
 
 async def test_beyond_max_in_flight_requests_are_refused_at_once_and_health_still_answers(db, two_in_flight_server):
@@ -179,8 +179,28 @@ async def test_beyond_max_in_flight_requests_are_refused_at_once_and_health_stil
 
 def _serve(extra: dict[str, str], workers: int = 1) -> tuple[subprocess.Popen, str, int]:
     port = free_port()
-    server, url = start_server(env(**extra), port, workers=workers)
+    server, url = start_server(env(**extra), port, timeout=120, workers=workers)
     return server, url, port
+
+
+def _kill(server: subprocess.Popen) -> None:
+    """Kill a server that did not stop, and its Granian workers (they outlive a SIGKILLed main process)."""
+    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(server.pid)], capture_output=True, text=True).stdout
+    server.kill()
+    for pid in children.split():
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    server.wait()
+
+
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        _kill(server)
 
 
 async def test_sigterm_lets_the_requests_in_flight_finish_before_the_pool_closes(db, migrated_db):
@@ -207,7 +227,7 @@ async def test_sigterm_lets_the_requests_in_flight_finish_before_the_pool_closes
         assert await asyncio.to_thread(server.wait, 30) == 0
     finally:
         if server.poll() is None:
-            server.kill()
+            _kill(server)
 
 
 async def test_a_rolling_restart_under_load_fails_no_request(db, migrated_db):
@@ -242,11 +262,11 @@ async def test_a_rolling_restart_under_load_fails_no_request(db, migrated_db):
                 else:
                     failures.append(f"{path}: no instance accepted")
                 i += 1
-                await asyncio.sleep(0.05)  # steady load that leaves the (shared) cores room to start instances
+                await asyncio.sleep(0.1)  # steady load that leaves the (shared) cores room to start instances
 
-    users = [asyncio.create_task(user(n)) for n in range(8)]
+    users = [asyncio.create_task(user(n)) for n in range(6)]
     try:
-        await wait_for(lambda: len(statuses) >= 50, timeout=30, message="load running")
+        await wait_for(lambda: len(statuses) >= 30, timeout=60, message="load running")
         for index in (0, 1):
             old, _, _ = instances[index]
             old.send_signal(signal.SIGTERM)
@@ -254,17 +274,17 @@ async def test_a_rolling_restart_under_load_fails_no_request(db, migrated_db):
             instances.append(replacement)
             urls[index] = replacement[1]
             assert await asyncio.to_thread(old.wait, 30) == 0
-            target = len(statuses) + 50
-            await wait_for(lambda t=target: len(statuses) >= t, timeout=30, message="load on the new instance")
+            target = len(statuses) + 30
+            await wait_for(lambda t=target: len(statuses) >= t, timeout=60, message="load on the new instance")
     finally:
         stop.set()
         await asyncio.gather(*users)
         for server, _, _ in instances:
             if server.poll() is None:
-                stop_server(server)
+                _stop(server)
     assert failures == []
     assert set(statuses) == {200}, {s: statuses.count(s) for s in set(statuses)}
-    assert len(statuses) >= 150
+    assert len(statuses) >= 90
 
 
 # --- PgBouncer ----------------------------------------------------------------------------------------
@@ -356,4 +376,4 @@ async def test_pages_a_write_a_search_and_a_transaction_work_through_pgbouncer(d
         assert await db.fetchval("SELECT count(*) FROM customer_inquiries WHERE business_id = $1", shop["id"]) == 1
         assert await db.fetchval("SELECT count(*) FROM email_outbox WHERE kind LIKE 'inquiry_%'") == 2
     finally:
-        stop_server(server)
+        _stop(server)
