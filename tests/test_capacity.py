@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -381,3 +382,50 @@ async def test_pages_a_write_a_search_and_a_transaction_work_through_pgbouncer(d
         assert await db.fetchval("SELECT count(*) FROM email_outbox WHERE kind LIKE 'inquiry_%'") == 2
     finally:
         _stop(server)
+
+
+async def test_a_request_whose_client_has_gone_still_finishes_before_the_pool_closes(db, migrated_db, tmp_path):
+    """A search's client gives up (timeout) while the search waits inside the server; then SIGTERM. Granian has
+    no open connection left to wait for, the app does: the search finishes (its query is in the search log),
+    nothing meets a closed pool, the log shows no error, and the server exits 0."""
+    await make_business(db, business_name="Amazi Plumbing", slug="amazi-plumbing")
+    dsn = os.environ["DATABASE_URL"]
+    port = free_port()
+    log = tmp_path / "server.log"
+    server = _spawn_logged(port, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_for(lambda: port_open("127.0.0.1", port), timeout=120, message="the server listening")
+        async with httpx.AsyncClient(base_url=url, headers=HTML, timeout=30) as client:
+            await wait_for(lambda: _ready(client), timeout=60, message="the server ready")
+            async with TableLock(dsn) as lock:
+                with pytest.raises(httpx.TimeoutException):
+                    await client.get("/search", params={"q": "amazi"}, timeout=2)  # the client gives up
+                await wait_for(lambda: waiting_for_lock(dsn, 1), message="the search still waiting inside")
+                server.send_signal(signal.SIGTERM)
+                await wait_for(lambda: not port_open("127.0.0.1", port), timeout=10, message="no longer accepting")
+                await asyncio.sleep(0.5)
+                await lock.release()
+        assert await asyncio.to_thread(server.wait, 30) == 0
+    finally:
+        if server.poll() is None:
+            _kill(server)
+    text = log.read_text()
+    assert "pool is clos" not in text and "unhandled_error" not in text and "pool isn't" not in text, text[-2000:]
+    assert await db.fetchval("SELECT count(*) FROM search_queries WHERE query = 'amazi'") == 1
+
+
+def _spawn_logged(port: int, log: Path) -> subprocess.Popen:
+    """`servicerw serve` (1 worker) with its output in `log`."""
+    servicerw = str(Path(sys.executable).with_name("servicerw"))
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [servicerw, "serve", "--port", str(port), "--workers", "1"], env=env(), stdout=out, stderr=out
+        )
+
+
+async def _ready(client: httpx.AsyncClient) -> bool:
+    try:
+        return (await client.get("/readyz")).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -7,9 +7,10 @@ an HTML page, an htmx fragment, or a problem document under /api and /graphql. /
 /metrics are never refused (probes and scrapes must see the process even when it is busy).
 
 Granian's `--backpressure` only makes excess requests wait (no answer), and Litestar has no concurrency
-limit: hence this small counter. On SIGTERM Granian stops accepting and runs the ASGI lifespan shutdown at
-once, while requests are still running: the lifespan first waits here (`drain`) for the requests in
-flight, then closes the pool and stores.
+limit: hence this small counter. On SIGTERM Granian (2.8) stops accepting and waits for the requests of
+open connections, but not for those whose client has gone (a load generator's or a browser's timeout):
+they would meet a closed pool. The lifespan shutdown first waits here (`drain`) until nothing runs, then
+closes the pool and stores; a request arriving after that gets a 503, not a 500.
 """
 
 from __future__ import annotations
