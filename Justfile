@@ -38,12 +38,16 @@ browser:
     fi
 
 # A Valkey-protocol server binary for the tests (each run starts its own); Debian ships redis-server.
+# PgBouncer: tests/test_capacity.py starts its own in front of the test database.
 services:
     #!/usr/bin/env bash
     set -euo pipefail
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     if ! command -v valkey-server >/dev/null && ! command -v redis-server >/dev/null; then
-        if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
         $SUDO apt-get update -qq && $SUDO apt-get install -y -qq redis-server >/dev/null
+    fi
+    if [ ! -x /usr/sbin/pgbouncer ]; then
+        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq pgbouncer >/dev/null
     fi
 
 # Apply migrations to DATABASE_URL.

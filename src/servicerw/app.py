@@ -29,6 +29,7 @@ from litestar.template.config import TemplateConfig  # noqa: E402
 from servicerw.api.gate import Gate, RateLimiter, api_gate, make_api_headers  # noqa: E402
 from servicerw.assembly import Services, build_services, route_handlers  # noqa: E402
 from servicerw.core import auth, db, i18n  # noqa: E402
+from servicerw.core.capacity import InFlight  # noqa: E402
 from servicerw.core.errors import http_error, not_found, problem, server_error  # noqa: E402
 from servicerw.core.health import healthz, readyz  # noqa: E402
 from servicerw.core.metrics import metrics  # noqa: E402
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     storage, server = services.storage, settings.server
     background = services.workers if server.web_background else []
     workers = [*background, search_words_worker(services.search)]
+    in_flight = InFlight(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
@@ -150,6 +152,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         try:
             yield
         finally:
+            # SIGTERM: Granian has stopped accepting; the requests in flight finish before the pool closes.
+            left = await in_flight.drain(server.shutdown_timeout)
+            if left:
+                log.warning("shutdown_requests_cut", in_flight=left, waited=server.shutdown_timeout)
             await asyncio.gather(*(worker.stop() for worker in workers))
             await services.analytics.stop()
             await db.close_pool()
@@ -223,7 +229,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         openapi_config=openapi_config(),
         include_in_schema=False,
     )
-    app.asgi_handler = answer_head_as_get(app.asgi_handler)
+    app.asgi_handler = in_flight.wrap(answer_head_as_get(app.asgi_handler))
+    app.state.in_flight = in_flight
     app.state.settings = settings
     app.state.account_limits = services.account_limits
     app.state.access = services.access

@@ -315,7 +315,7 @@ async def _worker() -> None:
     from servicerw.core import db
 
     settings = _settings()
-    await db.start_pool(settings.database)
+    await db.start_pool(settings.database, role="worker")
     services = build_services(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -36,10 +36,19 @@ def _env_bool(name: str, default: bool) -> bool:
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str = field(default_factory=lambda: _env("DATABASE_URL"))
-    # The plan: at most 50 connections, idle ones closed after 30 s, 10 s connect timeout,
-    # each connection replaced after 7,500 queries.
+    # Idle connections closed after 30 s, 10 s connect timeout, each connection replaced after 7,500 queries.
     pool_min: int = field(default_factory=lambda: _env_int("DATABASE_POOL_MIN", 2))
-    pool_max: int = field(default_factory=lambda: _env_int("DATABASE_POOL_MAX", 50))
+    # The connection budget (see `pool_max`): connections for all web processes of one instance together,
+    # split between its WORKERS; `servicerw worker` has its own small pool (DATABASE_WORKER_CONNECTIONS).
+    connections: int = field(default_factory=lambda: _env_int("DATABASE_CONNECTIONS", 30))
+    worker_connections: int = field(default_factory=lambda: _env_int("DATABASE_WORKER_CONNECTIONS", 4))
+    web_processes: int = field(default_factory=lambda: _env_int("WORKERS", 1))
+    # An explicit per-process maximum (tests set 10): overrides the split when set.
+    pool_max_override: int = field(default_factory=lambda: _env_int("DATABASE_POOL_MAX", 0))
+    # Seconds a request may wait for a pooled connection; then 503 + Retry-After (core/db.PoolExhausted).
+    pool_timeout: float = field(default_factory=lambda: float(_env("DATABASE_POOL_TIMEOUT", "2")))
+    # asyncpg's prepared-statement cache; off (0) behind PgBouncer in transaction pooling mode.
+    statement_cache: bool = field(default_factory=lambda: _env_bool("DATABASE_STATEMENT_CACHE", True))
     idle_timeout: float = 30.0
     connect_timeout: float = 10.0
     max_queries: int = 7500
@@ -48,12 +57,26 @@ class DatabaseSettings:
     ssl_mode: str = field(default_factory=lambda: _env("DATABASE_SSL", "disable"))
     ssl_root_cert: str = field(default_factory=lambda: _env("DATABASE_SSL_ROOT_CERT"))
 
-    def connect_kwargs(self) -> dict:
-        """Keyword arguments for asyncpg.create_pool (through Piccolo's engine)."""
+    @property
+    def pool_max(self) -> int:
+        """Connections one web process may hold: DATABASE_POOL_MAX when set, else its share of the budget."""
+        if self.pool_max_override > 0:
+            return self.pool_max_override
+        return max(2, self.connections // max(1, self.web_processes))
+
+    def pool_max_for(self, role: str = "web") -> int:
+        if role == "worker" and self.pool_max_override <= 0:
+            return max(2, self.worker_connections)
+        return self.pool_max
+
+    def connect_kwargs(self, role: str = "web") -> dict:
+        """Keyword arguments for asyncpg.create_pool (through Piccolo's engine). `role`: "web" (a Granian worker)
+        or "worker" (`servicerw worker`, its own small pool)."""
+        pool_max = self.pool_max_for(role)
         kwargs: dict = {
             "dsn": self.url,
-            "min_size": self.pool_min,
-            "max_size": self.pool_max,
+            "min_size": min(self.pool_min, pool_max),
+            "max_size": pool_max,
             "max_inactive_connection_lifetime": self.idle_timeout,
             "max_queries": self.max_queries,
             "timeout": self.connect_timeout,
@@ -68,6 +91,11 @@ class DatabaseSettings:
                 "plan_cache_mode": "force_custom_plan",
             },
         }
+        if not self.statement_cache:
+            # PgBouncer in transaction mode hands each transaction to any server connection: named prepared
+            # statements would be missing there. (These server settings then reach PostgreSQL only if PgBouncer
+            # lists them in ignore_startup_parameters and sets them in connect_query: see README "Capacity".)
+            kwargs["statement_cache_size"] = 0
         ssl = self.ssl_context()
         if ssl is not None:
             kwargs["ssl"] = ssl
@@ -94,6 +122,8 @@ class ValkeySettings:
     retry_after: float = 5.0
     # The log-in limits' counters wait longer (core/stores.build_counter_store): at most this, once, when frozen.
     counter_timeout: float = 1.0
+    # Connections per client and process (the cache's and the counters'): commands wait for a free one.
+    max_connections: int = field(default_factory=lambda: _env_int("VALKEY_MAX_CONNECTIONS", 16))
 
 
 @dataclass(frozen=True)
@@ -177,6 +207,12 @@ class ServerSettings:
     # The web processes also do the background work (photos, the email outbox, statistics rollups,
     # analytics partitions). false: they leave it to `servicerw worker` processes.
     web_background: bool = field(default_factory=lambda: _env_bool("WEB_BACKGROUND", True))
+    # Requests one process works on at once (core/capacity.py); beyond it an immediate 503 + Retry-After.
+    # /healthz, /readyz and /metrics are never refused. 0: no limit.
+    max_in_flight: int = field(default_factory=lambda: _env_int("MAX_IN_FLIGHT", 100))
+    # On SIGTERM a process stops accepting and waits up to this many seconds for the requests in flight before
+    # closing the database pool and stores (keep it below the orchestrator's grace period, e.g. k8s 30 s).
+    shutdown_timeout: float = field(default_factory=lambda: float(_env("SHUTDOWN_TIMEOUT", "25")))
 
     @property
     def production(self) -> bool:

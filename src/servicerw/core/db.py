@@ -18,15 +18,66 @@ def engine() -> PostgresEngine:
     return found  # type: ignore[return-value]
 
 
-async def start_pool(settings: DatabaseSettings) -> None:
-    """Start the pool or fail loudly: a site without its database must not pretend to run."""
+class PoolExhausted(TimeoutError):
+    """No pooled connection became free within DATABASE_POOL_TIMEOUT: the app answers 503 + Retry-After."""
+
+
+class BoundedPool(asyncpg.Pool):
+    """asyncpg's pool where every acquire waits at most `acquire_timeout` seconds (asyncpg waits forever unless
+    each caller passes a timeout: Piccolo's engine, its transactions and our services pass none), and which
+    counts the coroutines waiting for a connection (`pool_stats`). asyncpg has no hook for either: `_acquire`
+    is the one method every acquire goes through (pinned asyncpg 0.32)."""
+
+    def __init__(self, *args, acquire_timeout: float, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.acquire_timeout = acquire_timeout
+        self.waiting = 0
+
+    async def _acquire(self, timeout):  # noqa: ASYNC109 - asyncpg's own signature
+        self.waiting += 1
+        try:
+            return await super()._acquire(self.acquire_timeout if timeout is None else timeout)
+        except TimeoutError as error:
+            raise PoolExhausted(f"no database connection free within {timeout or self.acquire_timeout:g} s") from error
+        finally:
+            self.waiting -= 1
+
+
+def pool_stats() -> dict[str, int]:
+    """This process's pool: connections open (`size`), `idle`, `in_use`, coroutines `waiting` to acquire one,
+    and the most it may open (`max`). All 0 before the pool starts."""
+    pool = engine().pool
+    if pool is None:
+        return {"size": 0, "idle": 0, "in_use": 0, "waiting": 0, "max": 0}
+    size, idle = pool.get_size(), pool.get_idle_size()
+    return {
+        "size": size,
+        "idle": idle,
+        "in_use": size - idle,
+        "waiting": getattr(pool, "waiting", 0),
+        "max": pool.get_max_size(),
+    }
+
+
+async def start_pool(settings: DatabaseSettings, role: str = "web") -> None:
+    """Start the pool or fail loudly: a site without its database must not pretend to run. `role`: "web" (its
+    share of DATABASE_CONNECTIONS) or "worker" (DATABASE_WORKER_CONNECTIONS)."""
     if not settings.url:
         raise RuntimeError("DATABASE_URL is not set (the `servicerw demo` command provides an embedded one)")
     db = engine()
-    kwargs = settings.connect_kwargs()
+    kwargs = settings.connect_kwargs(role)
     db.config = {"dsn": kwargs.pop("dsn"), **({"ssl": kwargs.pop("ssl")} if "ssl" in kwargs else {})}
     try:
-        await db.start_connection_pool(**kwargs)
+        if db.pool is None:
+            # Piccolo's start_connection_pool calls asyncpg.create_pool, which is `Pool(...)`: ours instead.
+            db.pool = await BoundedPool(
+                **db.config,
+                **kwargs,
+                loop=None,
+                connection_class=asyncpg.Connection,
+                record_class=asyncpg.Record,
+                acquire_timeout=settings.pool_timeout,
+            )
         async with db.pool.acquire() as conn:
             await conn.fetchval("SELECT 1")
     except (TimeoutError, OSError, asyncpg.PostgresError) as error:
@@ -68,7 +119,7 @@ LOST_CONNECTION = (
 def lost_connection(error: BaseException) -> bool:
     """Whether `error` says the connection was lost (not that the query or its arguments were wrong:
     asyncpg's client-side DataError is an InterfaceError too, and a ValueError)."""
-    return isinstance(error, LOST_CONNECTION) and not isinstance(error, ValueError)
+    return isinstance(error, LOST_CONNECTION) and not isinstance(error, (ValueError, PoolExhausted))
 
 
 async def renew_pool() -> None:

@@ -79,6 +79,8 @@ def api_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, HTTPException) and exc.status_code < 500:
         detail = exc.detail if exc.detail != PROBLEM_TITLES.get(exc.status_code) else ""
         return problem(exc.status_code, str(detail)[:300], instance=request.url.path, headers=dict(exc.headers or {}))
+    if isinstance(exc, db.PoolExhausted) or db.lost_connection(exc):
+        return database_unavailable(request, exc)
     log.error("unhandled_error", path=request.url.path, error=repr(exc), exc_info=exc)
     return problem(500, "The server failed to answer this request.", instance=request.url.path)
 
@@ -131,9 +133,13 @@ def http_error(request: Request, exc: HTTPException) -> Response:
 
 def database_unavailable(request: Request, exc: Exception) -> Response:
     """The database connection was lost under a write (or a read failed twice): a clear 503, not a 500; the
-    pool's connections are renewed for the next requests."""
-    log.warning("database_connection_lost", path=request.url.path, error=repr(exc))
-    asyncio.get_running_loop().create_task(db.renew_pool())
+    pool's connections are renewed for the next requests. Or every pooled connection stayed busy for
+    DATABASE_POOL_TIMEOUT (`PoolExhausted`): the same 503, and the pool is left alone."""
+    if isinstance(exc, db.PoolExhausted):
+        log.warning("database_pool_exhausted", path=request.url.path, pool=db.pool_stats())
+    else:
+        log.warning("database_connection_lost", path=request.url.path, error=repr(exc))
+        asyncio.get_running_loop().create_task(db.renew_pool())
     if is_api(request.url.path):
         return problem(
             503, "The service is briefly unavailable.", instance=request.url.path, headers={"retry-after": "2"}
@@ -149,7 +155,7 @@ def database_unavailable(request: Request, exc: Exception) -> Response:
 
 
 def server_error(request: Request, exc: Exception) -> Response:
-    if db.lost_connection(exc):
+    if isinstance(exc, db.PoolExhausted) or db.lost_connection(exc):
         return database_unavailable(request, exc)
     if is_api(request.url.path):
         return api_error(request, exc)

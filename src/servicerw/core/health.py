@@ -17,6 +17,8 @@ def healthz() -> dict:
 @get("/readyz", include_in_schema=False)
 async def readyz(request: Request) -> Response[dict]:
     state = request.app.state
+    if state.in_flight.draining:  # shutting down: out of the load balancer while the requests in flight finish
+        return Response({"status": "shutting down"}, status_code=503, headers={"cache-control": "no-store"})
     database = await db.ping()
     valkey = await state.store.ping()
     s3 = await state.storage.ping()

@@ -20,7 +20,7 @@ from datetime import timedelta
 from litestar.stores.base import NamespacedStore
 from litestar.stores.memory import MemoryStore
 from litestar.stores.valkey import ValkeyStore
-from valkey.asyncio import Valkey
+from valkey.asyncio import BlockingConnectionPool, Valkey
 from valkey.exceptions import ValkeyError
 
 from servicerw.core.breaker import CircuitBreaker
@@ -106,6 +106,29 @@ class LocalCounters:
             self._counts.pop(next(iter(self._counts)))
 
 
+class BoundedMemoryStore(MemoryStore):
+    """Litestar's MemoryStore keeps every key until it is read after expiring: as the fallback of a Valkey that
+    is unreachable (or too slow under load) it grew by every page's cached data for the hour of its TTL. This one
+    forgets the oldest keys beyond `max_entries` (MemoryStore has no size bound of its own)."""
+
+    __slots__ = ("max_entries",)
+
+    def __init__(self, max_entries: int) -> None:
+        super().__init__()
+        self.max_entries = max_entries
+
+    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
+        await super().set(key, value, expires_in)
+        while len(self._store) > self.max_entries:  # dicts keep insertion order: the oldest key first
+            self._store.pop(next(iter(self._store)))
+
+
+# Keys the in-process fallback keeps per namespace while Valkey is skipped, and the embedded default keeps when
+# VALKEY_URL is not set (development, the demo).
+FALLBACK_ENTRIES = 1000
+MEMORY_ENTRIES = 5000
+
+
 class FailOpenStore(NamespacedStore):
     def __init__(
         self,
@@ -118,7 +141,7 @@ class FailOpenStore(NamespacedStore):
         self.valkey = valkey
         self.namespace = namespace
         self.primary = ValkeyStore(valkey, namespace=namespace, handle_client_shutdown=False)
-        self.fallback = fallback or MemoryStore()
+        self.fallback = fallback or BoundedMemoryStore(FALLBACK_ENTRIES)
         self.breaker = breaker
         self.local_counters = LocalCounters()
         self._incr = valkey.register_script(_INCR)
@@ -130,9 +153,17 @@ class FailOpenStore(NamespacedStore):
         cls, settings: ValkeySettings, timeout: float | None = None, name: str = "valkey"
     ) -> FailOpenStore:
         timeout = settings.socket_timeout if timeout is None else timeout
-        client = Valkey.from_url(
-            settings.url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False
+        # At most VALKEY_MAX_CONNECTIONS connections per client and process (the client's default is unbounded:
+        # one per concurrent command, 98 seen under load); a command waits up to `timeout` for a free one.
+        pool = BlockingConnectionPool.from_url(
+            settings.url,
+            max_connections=settings.max_connections,
+            timeout=timeout,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry_on_timeout=False,
         )
+        client = Valkey.from_pool(pool)
         return cls(client, breaker=CircuitBreaker(name, threshold=1, cooldown=settings.retry_after))
 
     def with_namespace(self, namespace: str) -> FailOpenStore:
@@ -234,7 +265,7 @@ class MemoryNamespacedStore(NamespacedStore):
 
     def __init__(self, namespace: str = "SERVICERW") -> None:
         self.namespace = namespace
-        self._store = MemoryStore()
+        self._store = BoundedMemoryStore(MEMORY_ENTRIES)
         self._counters = LocalCounters()
         self._amounts = AmountCounters()
 

@@ -189,14 +189,13 @@ class SearchService:
         await db.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY search_words")
 
     async def refresh_words_unless_running(self) -> bool:
-        """`refresh_words` by one process at a time (advisory lock); False when another one is at it."""
-        async with db.engine().pool.acquire() as conn:
-            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", WORDS_LOCK):
+        """`refresh_words` by one process at a time (advisory lock); False when another one is at it. The lock
+        is the transaction's: behind PgBouncer (transaction pooling) a session lock and its unlock could land on
+        different server connections, and the lock would stay held."""
+        async with db.engine().pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", WORDS_LOCK):
                 return False
-            try:
-                await conn.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY search_words")
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", WORDS_LOCK)
+            await conn.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY search_words")
         return True
 
     # --- the query -------------------------------------------------------------------------------
