@@ -442,3 +442,25 @@ async def test_the_api_says_when_the_total_is_capped_and_pages_on(client, catalo
     assert len(deep["items"]) == 20 and deep["total_capped"] is True and deep["links"]["next"]
     narrow = (await client.get("/api/v1/search?q=urumuri", headers={"accept": "application/json"})).json()
     assert narrow["total_capped"] is False and narrow["total"] == len(narrow["items"])
+
+
+async def test_near_me_beyond_the_cap_keeps_the_exact_distance_order(client, catalog_data, small_cap, db):
+    near, radius = (-1.9441, 30.0619), 40.0
+    expected = [
+        r["slug"]
+        for r in await db.fetch(
+            """SELECT slug FROM (
+                   SELECT slug, business_id, 2 * 6371.0 * asin(sqrt(power(sin(radians(latitude - $1) / 2), 2)
+                          + cos(radians($1)) * cos(radians(latitude)) * power(sin(radians(longitude - $2) / 2), 2)))
+                          AS km
+                   FROM business_search) d
+               WHERE km <= $3 ORDER BY km, business_id""",
+            *near,
+            radius,
+        )
+    ]
+    assert len(expected) > small_cap + 20
+    seen, pages = await walk(client, "/search", near=f"{near[0]},{near[1]}", radius_km=str(radius), sort="distance")
+    assert "25+ businesses found" in pages[0]
+    # The same businesses in the same order (ties at an equal distance may only swap among themselves).
+    assert sorted(seen) == sorted(expected) and seen[:40] == expected[:40]

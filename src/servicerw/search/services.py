@@ -256,13 +256,7 @@ class SearchService:
         if params.open_now:
             conditions.append(f"get_bit(s.open_slots, {arg(minute_of_week() // 15)}) = 1")
         if params.near:
-            lat, lng = params.near
-            dlat = params.radius_km / 111.2
-            dlng = params.radius_km / (111.2 * max(0.1, math.cos(math.radians(lat))))
-            conditions.append(
-                f"s.latitude BETWEEN {arg(lat - dlat)} AND {arg(lat + dlat)} "
-                f"AND s.longitude BETWEEN {arg(lng - dlng)} AND {arg(lng + dlng)}"
-            )
+            conditions.append(_box(params.near, params.radius_km, arg))
         return conditions
 
     def _match(self, words: list[str], arg, *, by_name_similarity: bool) -> tuple[list[str], str, str | None]:
@@ -379,8 +373,21 @@ class SearchService:
         row = await db.fetchrow(sql, *args, settings=local)
         capped = row["total"] > cap
         page = json.loads(row["page"]) if row["page"] else []
-        if capped and not ranked_candidates:
-            # Exact order over all matches (an index scan that stops early where one fits the order).
+        if capped and params.sort == "distance" and params.near:
+            # The nearest first, exactly, without ordering every match: when a smaller circle already holds
+            # this page (and the one row after it), nothing outside that circle can come before them.
+            page, used = [], len(args)
+            for fraction in (0.125, 0.25, 0.5, 1.0):
+                del args[used:]  # a parameter no statement uses would have no type
+                inner = params.radius_km * fraction
+                source = f"""SELECT * FROM ({matches([*conditions, _box(params.near, inner, arg)])}) b
+                             WHERE b.distance_km <= {arg(inner)}"""
+                page = await self._page(source, order, PAGE_SIZE + 1, offset, args, local)
+                if len(page) > PAGE_SIZE:
+                    break
+        elif capped and not ranked_candidates:
+            # Exact order over all matches (an index scan that stops early where one fits the order: the
+            # (filter, rating) indexes, newest, and the nudges' expression index for relevance without words).
             page = await self._page(matches(conditions), order, PAGE_SIZE + 1, offset, args, local)
         elif capped and len(page) <= PAGE_SIZE:
             # Past the ranked candidates: the other matches, in id order.
@@ -485,6 +492,17 @@ class SearchService:
                         }
                     )
         return suggestions
+
+
+def _box(near: tuple[float, float], radius_km: float, arg) -> str:
+    """The bounding box of a circle on `business_search s` (the lat/lng index), the exact distance is checked after."""
+    lat, lng = near
+    dlat = radius_km / 111.2
+    dlng = radius_km / (111.2 * max(0.1, math.cos(math.radians(lat))))
+    return (
+        f"s.latitude BETWEEN {arg(lat - dlat)} AND {arg(lat + dlat)} "
+        f"AND s.longitude BETWEEN {arg(lng - dlng)} AND {arg(lng + dlng)}"
+    )
 
 
 def _page_sql(rows: str) -> str:
