@@ -61,7 +61,7 @@ async def main() -> None:
                 times.append((time.perf_counter() - started) * 1000)
             captured[:] = statements
             print(f"service call median of 5: {statistics.median(times):.1f} ms")
-            shown = f"{result.total}{'+' if result.capped else ''}"
+            shown = f"{result.total}{'+' if getattr(result, 'capped', False) else ''}"
             print(f"{name}: total {shown}, {len(captured)} statement(s)")
             for sql, args, local in captured:
                 pool = db.engine().pool

@@ -41,6 +41,8 @@ async def forwards():
             # character (the planner matches the index only to the same expression).
             "CREATE INDEX IF NOT EXISTS idx_business_search_quality ON business_search "
             f"((({QUALITY})::float8) DESC, business_id)",
+            # Names starting with the searched words (the strong matches of a broad search): a range scan.
+            "CREATE INDEX IF NOT EXISTS idx_business_search_name_prefix ON business_search (name_key text_pattern_ops)",
             # The single-column indexes are the prefixes of the new ones: fewer indexes for the trigger to write.
             *(f"DROP INDEX IF EXISTS idx_business_search_{name}" for name in OLD),
         )
@@ -51,6 +53,7 @@ async def forwards():
             "DROP INDEX IF EXISTS idx_business_search_rating",
             "DROP INDEX IF EXISTS idx_business_search_newest",
             "DROP INDEX IF EXISTS idx_business_search_quality",
+            "DROP INDEX IF EXISTS idx_business_search_name_prefix",
             *(
                 f"CREATE INDEX IF NOT EXISTS idx_business_search_{name} ON business_search ({column})"
                 for name, column in OLD.items()

@@ -269,7 +269,12 @@ class SearchService:
         if not words:
             return [], "0", None
         tsq = arg(tsquery_text([plain(w) for w in words]))
-        query = f"(to_tsquery('simple', {tsq}) || to_tsquery('english', {tsq}))"
+        # Both configurations, once when they agree ("salon:*" twice would make the word index read every
+        # match twice; ts_rank counts a repeated word once, so the ranks are the same).
+        query = (
+            f"(SELECT CASE WHEN a = b THEN a ELSE a || b END "
+            f"FROM (SELECT to_tsquery('simple', {tsq}) AS a, to_tsquery('english', {tsq}) AS b) q)"
+        )
         phrase = arg(_like_escape(plain(" ".join(words))))
         # Ranked on the small title vector (name, category, place): reading the large vector of every
         # match would cost far more; a description-only match still counts, just lower. An exact or
