@@ -66,6 +66,11 @@ bench-pages URL="http://127.0.0.1:8000" *ARGS: setup
 bench-search URL="http://127.0.0.1:8000" *ARGS: setup
     {{py}} bench/search.py --url {{URL}} {{ARGS}}
 
+# The search service's own SQL on DATABASE_URL for broad words, prefixes, browse and deep pages:
+# service time (median of 5) and EXPLAIN (ANALYZE, BUFFERS) of each statement (VERBOSE=1: whole plans).
+bench-search-plans: setup
+    {{py}} bench/search_plans.py
+
 # The photo pipeline on a 12-megapixel JPEG: time per image, bytes per variant.
 bench-images: setup
     {{py}} bench/images.py

@@ -25,7 +25,7 @@ from stats import line
 from valkey.asyncio import Valkey
 
 TIMING = re.compile(r"app;dur=([0-9.]+)")
-COUNT = re.compile(r"([\d,.\u202f\xa0 ]+) (?:business|businesses) found")
+COUNT = re.compile(r"([\d,.\u202f\xa0 ]+)(\+?) (?:business|businesses) found")
 RW_WORDS = ["imisatsi", "imodoka", "amazi", "inkweto", "imyenda", "ibiryo", "gusana", "umudozi", "amavuta", "telefone"]
 FR_WORDS = [
     "coiffure",
@@ -159,7 +159,7 @@ async def run_pass(client: httpx.AsyncClient, url: str, mix, language: str, conc
             server = float(TIMING.search(response.headers["server-timing"]).group(1))
             found = COUNT.search(response.text)
             total = int(re.sub(r"\D", "", found.group(1))) if found else -1
-            results.append((kind, server, total))
+            results.append((kind, server, -total if found and found.group(2) else total))  # negative: "1,000+"
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return results
@@ -199,10 +199,11 @@ async def main() -> None:
     print(line("cached (all)", [s for _k, s, _t in cached]))
     for kind in dict.fromkeys(k for k, _s, _t in uncached):
         print(line(f"  uncached {kind}", [s for k, s, _t in uncached if k == kind]))
-    totals = [t for _k, _s, t in uncached[: len(mix)]]
+    totals = [abs(t) for _k, _s, t in uncached[: len(mix)]]
     print(
         f"result counts: median {statistics.median(totals):.0f}, max {max(totals)}, "
-        f"zero results {sum(1 for t in totals if t == 0)} of {len(totals)}"
+        f"zero results {sum(1 for t in totals if t == 0)} of {len(totals)}, "
+        f'capped ("1,000+") {sum(1 for _k, _s, t in uncached[: len(mix)] if t < 0)}'
     )
 
 

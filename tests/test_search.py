@@ -327,3 +327,140 @@ async def test_search_keeps_answering_when_valkey_stops_or_freezes(client, catal
         response = await client.get("/search", params={"q": q}, headers=HTML)
         assert response.status_code == 200
     assert (await client.get("/", headers=HTML)).status_code == 200
+
+
+# --- broad searches: capped totals, facets from the first matches, every page reachable ---------------------
+
+CAP = 25
+
+
+@pytest.fixture
+def small_cap(app):
+    """The running app's search stops counting at 25 matches (SEARCH_COUNT_CAP), so the 300 seeded
+    businesses behave like a broad search at 200,000 (the default cap is 1,000)."""
+    search = app.state.search
+    before, search.count_cap = search.count_cap, CAP
+    yield CAP
+    search.count_cap = before
+
+
+async def walk(client, path: str, **params) -> tuple[list[str], list[str]]:
+    """Follows the pager's "Next" links from page 1; the slugs seen and the pages' texts."""
+    seen: list[str] = []
+    pages: list[str] = []
+    url: str | None = path
+    query: dict | None = params
+    while url:
+        response = await client.get(url, params=query, headers=HTML)
+        assert response.status_code == 200, response.text[:300]
+        pages.append(response.text)
+        seen += re.findall(r'href="/b/([^"]+)"', response.text)
+        found = re.search(r'<a rel="next" href="([^"]+)"', response.text)
+        url, query = (html.unescape(found.group(1)), None) if found else (None, None)
+    return seen, pages
+
+
+async def test_broad_searches_show_a_capped_total_in_every_language(client, catalog_data, small_cap, db):
+    public = await db.fetchval("SELECT count(*) FROM business_search")
+    assert public > small_cap
+    page = await search(client)
+    assert "25+ businesses found" in page and "Page 1</span>" in page and 'rel="next"' in page
+    assert "of 2" not in page  # no page count is promised when the total is not known
+    # Facet links stay (the most frequent first) but without counts that would be wrong.
+    assert re.search(r'href="/search\?district=[^"]+">[^<]+</a>', page)
+    assert not re.search(r'href="/search\?district=[^"]+">[^<]+ <span>\d+</span>', page)
+    french = (await client.get("/search", headers={**HTML, "accept-language": "fr"})).text
+    assert "25+ entreprises trouvées" in french
+    kinyarwanda = (await client.get("/search", headers={**HTML, "accept-language": "rw"})).text
+    assert "Habonetse ubucuruzi 25+" in kinyarwanda
+
+
+async def test_narrow_searches_keep_exact_totals_and_facet_counts(client, catalog_data, small_cap, db):
+    plumbers = await db.fetchval(
+        "SELECT count(*) FROM business_search s JOIN categories c ON c.id = s.category_id WHERE c.slug = 'plumbers'"
+    )
+    assert 0 < plumbers <= small_cap
+    page = await search(client, category="plumbers")
+    assert count(page) == plumbers
+    for query, _label, n in re.findall(r'<a href="/search\?([^"]+)">([^<]+?) <span>(\d+)</span></a>', page)[:6]:
+        assert count((await client.get("/search?" + html.unescape(query), headers=HTML)).text) == int(n)
+
+
+@pytest.mark.parametrize("params", [{}, {"sort": "rating"}, {"q": "kigali"}, {"q": "kig"}])
+async def test_pages_beyond_the_cap_reach_every_match_once(client, catalog_data, small_cap, db, params):
+    expected = await db.fetchval(
+        "SELECT count(*) FROM business_search WHERE $1 = '' OR search_vector @@ to_tsquery('simple', $1 || ':*')",
+        params.get("q", ""),
+    )
+    assert expected > small_cap + 20  # several pages past the cap
+    seen, pages = await walk(client, "/search", **params)
+    assert len(seen) == expected and len(set(seen)) == expected
+    assert all("25+ businesses found" in p for p in pages)
+
+
+async def test_browse_pages_beyond_the_cap_keep_the_rating_order(client, catalog_data, small_cap, db):
+    province = await db.fetchrow(
+        """SELECT l.slug, count(*) AS n FROM business_search s JOIN locations l ON l.id = s.province_id
+           GROUP BY l.slug ORDER BY n DESC LIMIT 1"""
+    )
+    assert province["n"] > small_cap
+    expected = [
+        r["slug"]
+        for r in await db.fetch(
+            """SELECT s.slug FROM business_search s JOIN locations l ON l.id = s.province_id WHERE l.slug = $1
+               ORDER BY s.rating DESC, s.review_count DESC, s.business_id""",
+            province["slug"],
+        )
+    ]
+    seen, _pages = await walk(client, f"/p/{province['slug']}")
+    assert seen == expected
+
+
+async def test_names_starting_with_a_broad_word_still_rank_first(client, catalog_data, small_cap, app, db):
+    # "Salon Keza" was added after the 300 seeded businesses: it is not among the first 10 matches the
+    # capped search counts, yet a name match must never be left out of the ranking.
+    app.state.search.count_cap = small_cap = 10
+    strong = await db.fetchval(
+        "SELECT count(*) FROM business_search WHERE search_vector @@ to_tsquery('simple', 'salon:*') "
+        "AND name_key LIKE 'salon%'"
+    )
+    matches = await db.fetchval(
+        "SELECT count(*) FROM business_search WHERE search_vector @@ to_tsquery('simple', 'salon:*')"
+    )
+    assert matches > small_cap and 1 <= strong <= 20
+    page = await search(client, q="salon")
+    assert "10+ businesses found" in page
+    top = names(page)[:strong]
+    assert "Salon Keza" in top and all(name.lower().startswith("salon") for name in top)
+
+
+async def test_the_api_says_when_the_total_is_capped_and_pages_on(client, catalog_data, small_cap):
+    first = (await client.get("/api/v1/search", headers={"accept": "application/json"})).json()
+    assert first["total"] == small_cap and first["total_capped"] is True
+    assert first["links"]["next"] == "/api/v1/search?page=2"
+    deep = (await client.get("/api/v1/search?page=3", headers={"accept": "application/json"})).json()
+    assert len(deep["items"]) == 20 and deep["total_capped"] is True and deep["links"]["next"]
+    narrow = (await client.get("/api/v1/search?q=urumuri", headers={"accept": "application/json"})).json()
+    assert narrow["total_capped"] is False and narrow["total"] == len(narrow["items"])
+
+
+async def test_near_me_beyond_the_cap_keeps_the_exact_distance_order(client, catalog_data, small_cap, db):
+    near, radius = (-1.9441, 30.0619), 40.0
+    expected = [
+        r["slug"]
+        for r in await db.fetch(
+            """SELECT slug FROM (
+                   SELECT slug, business_id, 2 * 6371.0 * asin(sqrt(power(sin(radians(latitude - $1) / 2), 2)
+                          + cos(radians($1)) * cos(radians(latitude)) * power(sin(radians(longitude - $2) / 2), 2)))
+                          AS km
+                   FROM business_search) d
+               WHERE km <= $3 ORDER BY km, business_id""",
+            *near,
+            radius,
+        )
+    ]
+    assert len(expected) > small_cap + 20
+    seen, pages = await walk(client, "/search", near=f"{near[0]},{near[1]}", radius_km=str(radius), sort="distance")
+    assert "25+ businesses found" in pages[0]
+    # The same businesses in the same order (ties at an equal distance may only swap among themselves).
+    assert sorted(seen) == sorted(expected) and seen[:40] == expected[:40]

@@ -40,6 +40,7 @@ from servicerw.core.storage import LocalStorage  # noqa: E402
 from servicerw.core.web import (  # noqa: E402
     answer_head_as_get,
     day_name,
+    format_count,
     format_date,
     format_number,
     format_rwf,
@@ -64,6 +65,7 @@ def _configure_jinja(engine: JinjaTemplateEngine, static_files: StaticFiles) -> 
         language_names=i18n.LANGUAGE_NAMES,
         format_rwf=format_rwf,
         format_number=format_number,
+        format_count=format_count,
         day_name=day_name,
         format_date=format_date,
         response_time=response_time_text,

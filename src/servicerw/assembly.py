@@ -167,7 +167,7 @@ def build_services(settings: Settings) -> Services:
     reviews = ReviewService(cache)
     moderation = ModerationService(cache)
     profiles = ProfileService(storage, cache, reviews=reviews, response_times=inquiries)
-    search = SearchService(businesses, catalog, cache)
+    search = SearchService(businesses, catalog, cache, count_cap=settings.search.count_cap)
     analytics = AnalyticsWriter()
     return Services(
         settings=settings,

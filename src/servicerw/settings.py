@@ -260,12 +260,20 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class SearchSettings:
+    # Beyond this many matches a search stops counting: "1,000+" is shown, facets come from the first
+    # matches and relevance ranks them plus every name match (see SearchService._run).
+    count_cap: int = field(default_factory=lambda: max(20, _env_int("SEARCH_COUNT_CAP", 1000)))
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     valkey: ValkeySettings = field(default_factory=ValkeySettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
 

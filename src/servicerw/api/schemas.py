@@ -76,6 +76,10 @@ class SearchPage(msgspec.Struct, frozen=True):
     corrected: str  # the query actually searched when a typo was corrected ("" otherwise)
     facets: Facets
     links: Links
+    # True when more than `total` businesses match (broad searches stop counting at SEARCH_COUNT_CAP): `total`
+    # and `pages` are then lower bounds and the facet counts come from the first `total` matches; follow
+    # `links.next` to page on, without a depth limit.
+    total_capped: bool = False
 
 
 class Suggestion(msgspec.Struct, frozen=True):

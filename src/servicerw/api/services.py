@@ -10,7 +10,6 @@ turns their typed results into the API's schemas (`api/schemas.py`). It runs no 
 from __future__ import annotations
 
 import hashlib
-import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -391,7 +390,7 @@ class ApiReader:
             items=[summary(card) for card in result.items],
             total=result.total,
             page=params.page,
-            pages=max(1, math.ceil(result.total / SEARCH_PAGE_SIZE)),
+            pages=result.pages,
             per_page=SEARCH_PAGE_SIZE,
             corrected=result.corrected,
             facets=s.Facets(
@@ -402,7 +401,8 @@ class ApiReader:
                 verified=facets.get("verified", 0),
                 open_now=facets.get("open_now", 0),
             ),
-            links=links("/api/v1/search", query, params.page, params.page * SEARCH_PAGE_SIZE < result.total),
+            links=links("/api/v1/search", query, params.page, result.more),
+            total_capped=result.capped,
         )
 
     async def suggestions(self, q: str, lang: str) -> s.SuggestionList:

@@ -110,6 +110,11 @@ def format_rwf(amount: int | float | None) -> str:
     return f"{_format(amount, i18n.current_language(), '#,##0')} RWF"
 
 
+def format_count(value: int) -> str:
+    """A whole number with the language's thousands separator: 1,000 / 1 000."""
+    return _format(value, i18n.current_language(), "#,##0")
+
+
 def format_number(value: float, digits: int = 1) -> str:
     return _format(round(value, digits), i18n.current_language(), "0." + "0" * digits)
 

@@ -21,6 +21,7 @@ from servicerw.core.cache import SEARCH_TTL, Cache, digest
 
 PAGE_SIZE = 20
 MAX_PAGE = 500
+COUNT_CAP = 1000  # beyond this many matches, totals read "1,000+" and nothing costs per match (see _run)
 MAX_QUERY_LENGTH = 200
 MAX_WORDS = 8
 MIN_WORD = 3
@@ -107,6 +108,8 @@ class SearchResult:
     corrected: str = ""  # "did you mean" / "showing results for"
     suggestions: list[dict] = field(default_factory=list)  # for zero results
     latency_ms: float = 0.0
+    capped: bool = False  # more than `total` matches: shown as "1,000+"
+    more: bool = False  # a next page exists
 
     @property
     def page(self) -> int:
@@ -114,10 +117,13 @@ class SearchResult:
 
 
 class SearchService:
-    def __init__(self, businesses: BusinessService, catalog: CatalogService, cache: Cache) -> None:
+    def __init__(
+        self, businesses: BusinessService, catalog: CatalogService, cache: Cache, *, count_cap: int = COUNT_CAP
+    ) -> None:
         self.businesses = businesses
         self.catalog = catalog
         self.cache = cache
+        self.count_cap = count_cap
 
     # --- public API ------------------------------------------------------------------------------
 
@@ -129,10 +135,10 @@ class SearchService:
         # "salon" and "sa lon" (short words are not searched) share one entry.
         open_slot = minute_of_week() // 15 if params.open_now else None
         normalised = replace(params, q=" ".join(plain(w) for w in words_of(params.q)))
-        key = f"search:{version}:{lang}:" + digest(asdict(normalised), open_slot)
+        key = f"search:{version}:{lang}:" + digest(asdict(normalised), open_slot, self.count_cap)
         payload = await self.cache.get(key) if use_cache else None
         items = _cards(payload["items"]) if payload is not None else None
-        if payload is None or items is None:
+        if payload is None or items is None or "more" not in payload:
             payload = await self._search(params, lang)
             items = payload["items"]
             await self.cache.set(key, msgspec.to_builtins(payload), SEARCH_TTL)
@@ -140,11 +146,14 @@ class SearchService:
             params=params,
             items=items,
             total=payload["total"],
-            pages=max(1, math.ceil(payload["total"] / PAGE_SIZE)),
+            # When capped, a lower bound: the pages known so far.
+            pages=max(1, math.ceil(payload["total"] / PAGE_SIZE), (params.page + payload["more"]) * payload["capped"]),
             facets=payload["facets"],
             corrected=payload["corrected"],
             suggestions=payload["suggestions"],
             latency_ms=(time.perf_counter() - started) * 1000,
+            capped=payload["capped"],
+            more=payload["more"],
         )
 
     async def suggest(self, q: str, lang: str, limit: int = 8) -> list[dict]:
@@ -246,42 +255,58 @@ class SearchService:
         if params.open_now:
             conditions.append(f"get_bit(s.open_slots, {arg(minute_of_week() // 15)}) = 1")
         if params.near:
-            lat, lng = params.near
-            dlat = params.radius_km / 111.2
-            dlng = params.radius_km / (111.2 * max(0.1, math.cos(math.radians(lat))))
-            conditions.append(
-                f"s.latitude BETWEEN {arg(lat - dlat)} AND {arg(lat + dlat)} "
-                f"AND s.longitude BETWEEN {arg(lng - dlng)} AND {arg(lng + dlng)}"
-            )
+            conditions.append(_box(params.near, params.radius_km, arg))
         return conditions
 
+    def _match(self, words: list[str], arg, *, by_name_similarity: bool) -> tuple[list[str], str, str | None]:
+        """The one place where searched words become SQL (synonyms belong here): conditions on
+        `business_search s`, the relevance expression, and a condition for "the name starts with the
+        words" (the strongest matches, which a capped candidate set must never leave out)."""
+        if words and by_name_similarity:
+            needle = arg(plain(" ".join(words)))
+            return [f"s.name_key % {needle}"], f"similarity(s.name_key, {needle})", None
+        if not words:
+            return [], "0", None
+        tsq = arg(tsquery_text([plain(w) for w in words]))
+        # Both configurations, once when they agree ("salon:*" twice would make the word index read every
+        # match twice; ts_rank counts a repeated word once, so the ranks are the same).
+        query = (
+            f"(SELECT CASE WHEN a = b THEN a ELSE a || b END "
+            f"FROM (SELECT to_tsquery('simple', {tsq}) AS a, to_tsquery('english', {tsq}) AS b) q)"
+        )
+        phrase = arg(_like_escape(plain(" ".join(words))))
+        # Ranked on the small title vector (name, category, place): reading the large vector of every
+        # match would cost far more; a description-only match still counts, just lower. An exact or
+        # starting name match comes first.
+        rank = (
+            f"0.01 + ts_rank('{{0.05, 0.1, 0.3, 1.0}}', s.search_title, {query}) "
+            f"+ CASE WHEN s.name_key = {phrase} THEN 10 WHEN s.name_key LIKE {phrase} || '%' THEN 2 ELSE 0 END"
+        )
+        return [f"s.search_vector @@ {query}"], rank, f"s.name_key LIKE {phrase} || '%'"
+
     async def _run(self, params: SearchParams, words: list[str], lang: str, *, by_name_similarity: bool = False):
+        """One page of results with its total and facets.
+
+        Up to `count_cap` matches everything is exact: the total, the facets and the order. Beyond it (broad
+        words, short prefixes, big categories and places) nothing may cost per match, so the work stops at
+        the first `count_cap + 1` matches found (in the order of the table):
+        - the total is shown as "1,000+" and the facets are counted on those matches (shown without counts);
+        - relevance with words ranks those matches plus every match whose name starts with the words (the
+          strong matches), then the remaining matches follow in id order (pages stay reachable);
+        - the other orders (rating for browse pages, newest, distance, relevance without words) stay exact:
+          one more query orders all matches, through the (filter, rating) indexes where there are some.
+        """
         args: list = []
         conditions = self._filters(params, args)
         if conditions is None:
-            return {"items": [], "total": 0, "facets": {}}
+            return {"items": [], "total": 0, "capped": False, "more": False, "facets": {}}
 
         def arg(value) -> str:
             args.append(value)
             return f"${len(args)}"
 
-        rank = "0"
-        if words and by_name_similarity:
-            needle = arg(plain(" ".join(words)))
-            conditions.append(f"s.name_key % {needle}")
-            rank = f"similarity(s.name_key, {needle})"
-        elif words:
-            tsq = arg(tsquery_text([plain(w) for w in words]))
-            query = f"(to_tsquery('simple', {tsq}) || to_tsquery('english', {tsq}))"
-            conditions.append(f"s.search_vector @@ {query}")
-            phrase = arg(_like_escape(plain(" ".join(words))))
-            # Ranked on the small title vector (name, category, place): reading the large vector of every
-            # match would cost far more; a description-only match still counts, just lower. An exact or
-            # starting name match comes first.
-            rank = (
-                f"0.01 + ts_rank('{{0.05, 0.1, 0.3, 1.0}}', s.search_title, {query}) "
-                f"+ CASE WHEN s.name_key = {phrase} THEN 10 WHEN s.name_key LIKE {phrase} || '%' THEN 2 ELSE 0 END"
-            )
+        matched, rank, strong = self._match(words, arg, by_name_similarity=by_name_similarity)
+        conditions += matched
         # Small nudges for verified, well-reviewed and featured businesses.
         rank += (
             " + CASE WHEN s.is_verified THEN 0.05 ELSE 0 END + CASE WHEN s.is_featured THEN 0.03 ELSE 0 END"
@@ -303,17 +328,33 @@ class SearchService:
         radius = f"WHERE distance_km <= {arg(params.radius_km)}" if params.near else ""
         slot = arg(minute_of_week() // 15)
         offset = (params.page - 1) * PAGE_SIZE
-        sql = f"""
-        WITH m AS MATERIALIZED (
-            SELECT * FROM (
+        cap = self.count_cap
+        ranked_candidates = bool(strong) and params.sort == "relevance"
+
+        def matches(where: list[str]) -> str:
+            return f"""SELECT * FROM (
                 SELECT s.business_id, s.business_name, s.slug, s.location_id, s.category_id, s.district_id,
                        s.rating, s.review_count, s.is_verified,
                        s.created_at, get_bit(s.open_slots, {slot}) = 1 AS open,
                        ({rank})::float8 AS rank, ({distance})::float8 AS distance_km
                 FROM business_search s
-                WHERE {" AND ".join(conditions)}
-            ) candidates {radius}
-        ), f AS (
+                WHERE {" AND ".join(where)}
+            ) candidates {radius}"""
+
+        # The strong matches join the candidates only when the matches were capped (a one-time filter).
+        extra = (
+            f"UNION ALL SELECT * FROM ({matches([*conditions, strong])} LIMIT {cap}) n "
+            f"WHERE (SELECT count(*) FROM m) > {cap} AND n.business_id NOT IN (SELECT business_id FROM m)"
+            if ranked_candidates
+            else ""
+        )
+        # Pages past the ranked candidates need to know which businesses those were.
+        deep = ranked_candidates and offset + PAGE_SIZE >= cap
+        ids = "(SELECT array_agg(business_id) FROM c)" if deep else "NULL::int[]"
+        sql = f"""
+        WITH m AS MATERIALIZED ({matches(conditions)} LIMIT {cap + 1}),
+        c AS MATERIALIZED (SELECT * FROM m {extra}),
+        f AS (
             SELECT count(*) AS total,
                    count(*) FILTER (WHERE rating >= 4) AS rating_4,
                    count(*) FILTER (WHERE rating >= 3) AS rating_3,
@@ -321,30 +362,47 @@ class SearchService:
                    count(*) FILTER (WHERE open) AS open_now
             FROM m
         )
-        SELECT f.*,
+        SELECT f.*, (SELECT count(*) FROM c) AS candidates, {ids} AS ids,
             (SELECT array_agg(ARRAY[kind, id, n] ORDER BY n DESC) FROM (
                 SELECT CASE WHEN category_id IS NOT NULL THEN 0 ELSE 1 END AS kind,
                        coalesce(category_id, district_id) AS id, count(*) AS n
                 FROM m GROUP BY GROUPING SETS ((category_id), (district_id))) g) AS groups,
-            (SELECT json_agg(p ORDER BY ord) FROM (
-                SELECT top.*, cover.storage_key AS cover_key, cover.width AS cover_width,
-                       row_number() OVER () AS ord FROM (
-                    SELECT business_id, business_name, slug, location_id, category_id, district_id, rating,
-                           review_count, is_verified, distance_km
-                    FROM m ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET {offset}
-                ) top
-                LEFT JOIN LATERAL (
-                    SELECT i.storage_key, i.width FROM business_images i
-                    WHERE i.business_id = top.business_id AND i.status = 'ready'
-                    ORDER BY i.is_cover DESC, i.position LIMIT 1
-                ) cover ON true) p) AS page
+            ({_page_sql(f"SELECT * FROM c ORDER BY {order} LIMIT {PAGE_SIZE + 1} OFFSET {offset}")}) AS page
         FROM f
         """
         # The planner prices a sequential scan without the cost of reading every large vector out of
         # TOAST; for broad prefixes ("sal", "kig") it then picks it and runs 10x slower than the GIN index.
         text_search = bool(words) and not by_name_similarity
-        row = await db.fetchrow(sql, *args, settings={"enable_seqscan": "off"} if text_search else None)
-        items = [self._card(r, lang) for r in (json.loads(row["page"]) if row["page"] else [])]
+        local = {"enable_seqscan": "off"} if text_search else None
+        row = await db.fetchrow(sql, *args, settings=local)
+        capped = row["total"] > cap
+        page = json.loads(row["page"]) if row["page"] else []
+        if capped and params.sort == "distance" and params.near:
+            # The nearest first, exactly, without ordering every match: when a smaller circle already holds
+            # this page (and the one row after it), nothing outside that circle can come before them.
+            page, used = [], len(args)
+            for fraction in (0.125, 0.25, 0.5, 1.0):
+                del args[used:]  # a parameter no statement uses would have no type
+                inner = params.radius_km * fraction
+                source = f"""SELECT * FROM ({matches([*conditions, _box(params.near, inner, arg)])}) b
+                             WHERE b.distance_km <= {arg(inner)}"""
+                page = await self._page(source, order, PAGE_SIZE + 1, offset, args, local)
+                if len(page) > PAGE_SIZE:
+                    break
+        elif capped and not ranked_candidates:
+            # Exact order over all matches (an index scan that stops early where one fits the order: the
+            # (filter, rating) indexes, newest, and the nudges' expression index for relevance without words).
+            page = await self._page(matches(conditions), order, PAGE_SIZE + 1, offset, args, local)
+        elif capped and len(page) <= PAGE_SIZE:
+            # Past the ranked candidates: the other matches, in id order.
+            skip = max(0, offset - row["candidates"])
+            # (NOT IN a subquery is hashed: "<> ALL(array)" would compare every row with every candidate.)
+            rest = matches([*conditions, f"s.business_id NOT IN (SELECT unnest({arg(row['ids'] or [])}::int[]))"])
+            # Through the word index (an id-order scan would read the large vector of every row it passes).
+            page += await self._page(
+                rest, "business_id", PAGE_SIZE + 1 - len(page), skip, args, {**(local or {}), "enable_indexscan": "off"}
+            )
+        items = [self._card(r, lang) for r in page[:PAGE_SIZE]]
         groups = [(int(kind), int(gid), int(n)) for kind, gid, n in (row["groups"] or []) if gid is not None]
         facets = {
             "categories": [
@@ -362,7 +420,13 @@ class SearchService:
             "verified": row["verified"],
             "open_now": row["open_now"],
         }
-        return {"items": items, "total": row["total"], "facets": facets}
+        total = min(row["total"], cap)
+        return {"items": items, "total": total, "capped": capped, "more": len(page) > PAGE_SIZE, "facets": facets}
+
+    async def _page(self, source: str, order: str, limit: int, offset: int, args: list, local) -> list[dict]:
+        sql = f"SELECT ({_page_sql(f'SELECT * FROM ({source}) x ORDER BY {order} LIMIT {limit} OFFSET {offset}')})"
+        found = await db.fetchrow(sql, *args, settings=local)
+        return json.loads(found[0]) if found and found[0] else []
 
     def _card(self, r: dict, lang: str) -> BusinessCard:
         """A result card from the search row alone (names come from the in-memory catalog): no second query."""
@@ -432,6 +496,31 @@ class SearchService:
                         }
                     )
         return suggestions
+
+
+def _box(near: tuple[float, float], radius_km: float, arg) -> str:
+    """The bounding box of a circle on `business_search s` (the lat/lng index), the exact distance is checked after."""
+    lat, lng = near
+    dlat = radius_km / 111.2
+    dlng = radius_km / (111.2 * max(0.1, math.cos(math.radians(lat))))
+    return (
+        f"s.latitude BETWEEN {arg(lat - dlat)} AND {arg(lat + dlat)} "
+        f"AND s.longitude BETWEEN {arg(lng - dlng)} AND {arg(lng + dlng)}"
+    )
+
+
+def _page_sql(rows: str) -> str:
+    """A JSON array of result rows (in the order of `rows`) with each business's cover photo."""
+    return f"""SELECT json_agg(p ORDER BY ord) FROM (
+        SELECT top.business_id, top.business_name, top.slug, top.location_id, top.category_id, top.district_id,
+               top.rating, top.review_count, top.is_verified, top.distance_km,
+               cover.storage_key AS cover_key, cover.width AS cover_width, top.ord
+        FROM (SELECT r.*, row_number() OVER () AS ord FROM ({rows}) r) top
+        LEFT JOIN LATERAL (
+            SELECT i.storage_key, i.width FROM business_images i
+            WHERE i.business_id = top.business_id AND i.status = 'ready'
+            ORDER BY i.is_cover DESC, i.position LIMIT 1
+        ) cover ON true) p"""
 
 
 def _cards(cached: list) -> list[BusinessCard] | None:
