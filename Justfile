@@ -87,6 +87,11 @@ bench-api *ARGS: setup
 bench-admin *ARGS: setup
     {{py}} bench/admin.py {{ARGS}}
 
+# Load: paced users (default 5,000, thinking 10 s) or `--flood --connections N` on a page mix of DATABASE_URL;
+# `--start` runs `servicerw serve --workers 2` and a redis-server of its own (see README "Load").
+bench-load *ARGS: setup services
+    {{py}} bench/load.py {{ARGS}}
+
 # The email outbox worker: 10,000 queued emails to an SMTP sink on its own database (servicerw_bench_mail).
 bench-mail *ARGS: setup
     {{py}} bench/mail.py {{ARGS}}

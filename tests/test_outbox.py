@@ -545,3 +545,75 @@ def test_smtp_message_has_both_parts_the_key_and_no_header_injection():
     assert parsed["From"].addresses[0].display_name == "Serivisi Ré" and parsed["Date"]
     assert parsed.get_body(("plain",)).get_content() == "Muraho é"
     assert parsed.get_body(("html",)).get_content() == "<p>é</p>"
+
+
+# --- waking the worker: LISTEN/NOTIFY -------------------------------------------------------------
+
+
+def _never_polls(worker):
+    worker.every = 3600.0  # idle waits of an hour: only a notification can make it send
+    return worker
+
+
+async def _sent(pool, count: int) -> bool:
+    return await pool.fetchval("SELECT count(*) FROM email_outbox WHERE status = 'sent'") == count
+
+
+async def test_a_committed_email_wakes_an_idle_worker_and_a_rolled_back_one_does_not(pool, fakes):
+    sendgrid, ses = fakes
+    worker = _never_polls(outbox_worker(email_settings(sendgrid, ses, providers=("sendgrid",)), pool=pool))
+    worker.start()
+    try:
+        await wait_for(lambda: worker.listener.connected, timeout=10, message="the worker listening")
+        async with pool.acquire() as conn:
+            with pytest.raises(RuntimeError):
+                async with conn.transaction():
+                    await queue_email(conn, to="gone@example.rw", subject="s", body="b", language="en", kind="t")
+                    raise RuntimeError("the caller's transaction fails")
+        await queue(pool, 3)
+        await wait_for(lambda: _sent(pool, 3), timeout=10, message="the 3 committed emails sent without a poll")
+    finally:
+        await worker.stop()
+    assert [r["to_address"] for r in await rows(pool)] == [f"user{i}@example.rw" for i in range(3)]
+    assert len(sendgrid.delivered) == 3
+
+
+async def test_the_listen_connection_cut_reconnects_and_nothing_queued_meanwhile_is_lost(pool, fakes, clean_db):
+    sendgrid, ses = fakes
+    # A direct LISTEN connection (EMAIL_LISTEN_URL), so that its backend can be told apart and terminated.
+    settings = email_settings(sendgrid, ses, providers=("sendgrid",), listen_url=clean_db)
+    worker = outbox_worker(settings, pool=pool)
+    worker.listener.retry = 0.2
+    worker.start()
+    try:
+        await wait_for(lambda: worker.listener.connected, timeout=10, message="the worker listening")
+        await queue(pool, 2)
+        await wait_for(lambda: _sent(pool, 2), timeout=10, message="2 emails sent")
+        worker.every = 3600.0  # from now on only notifications (and the reconnection's catch-up) send
+        listening = await pool.fetch(
+            """SELECT pid FROM pg_stat_activity
+               WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'"""
+        )
+        assert len(listening) == 1
+        await pool.execute("SELECT pg_terminate_backend($1)", listening[0]["pid"])
+        await queue(pool, 3)  # committed while nobody listens: picked up when the listener is back
+        await wait_for(lambda: worker.listener.connections == 2, timeout=10, message="the listener reconnected")
+        await wait_for(lambda: _sent(pool, 5), timeout=10, message="the 3 emails queued during the cut sent")
+        await queue(pool, 1)
+        await wait_for(lambda: _sent(pool, 6), timeout=10, message="the next email sent on its notification")
+    finally:
+        await worker.stop()
+    assert sendgrid.calls == len(sendgrid.delivered) == 6  # each email once
+
+
+async def test_listen_off_leaves_the_worker_polling(pool, fakes):
+    sendgrid, ses = fakes
+    worker = outbox_worker(email_settings(sendgrid, ses, providers=("sendgrid",), listen_url="off"), pool=pool)
+    assert worker.listener is None
+    worker.every = 0.05
+    worker.start()
+    try:
+        await queue(pool, 2)
+        await wait_for(lambda: _sent(pool, 2), timeout=10, message="2 emails sent by polling")
+    finally:
+        await worker.stop()

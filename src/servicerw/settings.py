@@ -172,6 +172,10 @@ class EmailSettings:
     # A provider's circuit opens after this many failures in a row and stays open this many seconds.
     breaker_threshold: int = field(default_factory=lambda: _env_int("EMAIL_BREAKER_THRESHOLD", 5))
     breaker_cooldown: float = field(default_factory=lambda: float(_env("EMAIL_BREAKER_COOLDOWN", "30")))
+    # The worker is woken by NOTIFY (sent on commit of the queued email) on a LISTEN connection: by default
+    # one held from the app's pool. Behind PgBouncer in transaction mode LISTEN does not work: give a direct
+    # PostgreSQL URL here. "off": no LISTEN, the worker only polls (every second when idle).
+    listen_url: str = field(default_factory=lambda: _env("EMAIL_LISTEN_URL"))
 
     def __post_init__(self) -> None:
         if not self.providers:

@@ -17,10 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import asyncpg
 import structlog
 
 from servicerw.core import db
-from servicerw.core.background import PollingWorker
+from servicerw.core.background import NotifyListener, PollingWorker
 from servicerw.core.breaker import CircuitBreaker
 from servicerw.core.metrics import EMAIL_DELIVERY_RATE, EMAIL_QUEUE, EMAIL_SENDS, on_scrape
 from servicerw.notifications.providers import Outgoing, Provider, SendError, build_providers
@@ -170,6 +171,8 @@ class OutboxSender:
         self.settings = settings
         self._pool = pool
         self.chain = ProviderChain(providers if providers is not None else build_providers(settings), settings, clock)
+        self._in_flight: set[asyncio.Task] = set()  # the worker's sends (pump)
+        self._slot_freed = asyncio.Event()
         if settings.lease <= settings.timeout * len(self.chain.links):
             raise ValueError(
                 f"EMAIL_LEASE ({settings.lease:g} s) must exceed EMAIL_TIMEOUT x providers "
@@ -225,14 +228,78 @@ class OutboxSender:
             SENT, id_, attempts, delivery.provider, delivery.message_id[:200], "; ".join(delivery.errors)[:1000]
         )
 
+    async def pump(self) -> int:
+        """The worker's step: keep up to EMAIL_CONCURRENCY sends in flight, claiming due emails as slots free
+        up (no batch waits for its slowest send). Returns how many it claimed (or 1 after waiting for a
+        free slot, so the worker asks again at once); 0 when nothing is due."""
+        free = self.settings.concurrency - len(self._in_flight)
+        if free <= 0:
+            self._slot_freed.clear()
+            await self._slot_freed.wait()
+            return 1
+        rows = await self.claim(free)
+        for row in rows:
+            task = asyncio.create_task(self._deliver(row))
+            self._in_flight.add(task)
+            task.add_done_callback(self._done)
+        return len(rows)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._in_flight.discard(task)
+        self._slot_freed.set()
+        if not task.cancelled() and task.exception() is not None:  # not recorded: retried after its lease
+            log.warning("outbox_record_failed", error=repr(task.exception()))
+
+    async def finish(self, grace: float = 10.0) -> None:
+        """Let the sends in flight record their results (for up to `grace` seconds), then close the providers.
+        A send cancelled here stays 'sending' and is sent again when its lease expires."""
+        if self._in_flight:
+            _done, pending = await asyncio.wait(set(self._in_flight), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+        await self.close()
+
     async def close(self) -> None:
         await self.chain.close()
 
 
+NOTIFY_CHANNEL = "email_outbox"  # NOTIFYed on commit by the email_outbox_notify trigger (migrations)
+
+
+def outbox_listener(settings: EmailSettings, sender: OutboxSender) -> NotifyListener | None:
+    """LISTEN on a direct connection (EMAIL_LISTEN_URL) or on one held from the sender's pool."""
+    if settings.listen_url.lower() == "off":
+        return None
+    if settings.listen_url:
+        url = settings.listen_url
+
+        async def connect():
+            return await asyncpg.connect(url, timeout=10)
+
+        async def release(conn) -> None:
+            await conn.close(timeout=5)
+
+        return NotifyListener(NOTIFY_CHANNEL, connect, release)
+
+    async def acquire():
+        return await sender.pool.acquire(timeout=10)
+
+    async def give_back(conn) -> None:
+        await sender.pool.release(conn, timeout=5)
+
+    return NotifyListener(NOTIFY_CHANNEL, acquire, give_back)
+
+
 def outbox_worker(settings: EmailSettings, *, pool=None) -> PollingWorker:
-    """Sends the outbox; started by the app (and by `servicerw worker`)."""
+    """Sends the outbox; started by the app (and by `servicerw worker`). Woken by NOTIFY when an email is
+    queued; polls every second besides (retries coming due, and whenever LISTEN is down). Up to
+    EMAIL_CONCURRENCY sends in flight, each slot refilled as soon as it is free."""
     sender = OutboxSender(settings, pool=pool)
-    return PollingWorker("outbox_worker", sender.send_pending, on_stop=sender.close)
+    return PollingWorker(
+        "outbox_worker", sender.pump, on_stop=sender.finish, listener=outbox_listener(settings, sender)
+    )
 
 
 # --- delivery statistics --------------------------------------------------------------------------
