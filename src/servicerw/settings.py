@@ -177,6 +177,13 @@ class ServerSettings:
     # The web processes also do the background work (photos, the email outbox, statistics rollups,
     # analytics partitions). false: they leave it to `servicerw worker` processes.
     web_background: bool = field(default_factory=lambda: _env_bool("WEB_BACKGROUND", True))
+    # One JSON line per request on stdout (request id, method, route, path, status, duration, client).
+    access_log: bool = field(default_factory=lambda: _env_bool("ACCESS_LOG", True))
+    # /metrics reads the database's gauges (reviews/photos/emails waiting) at most once per this many seconds.
+    metrics_cache_seconds: float = field(default_factory=lambda: float(_env("METRICS_CACHE_SECONDS", "5")))
+    # Where the Granian workers of `servicerw serve` keep their metrics for /metrics to add up (read by
+    # prometheus-client itself; emptied at start). Unset: a new temporary directory for each `serve`.
+    metrics_dir: str = field(default_factory=lambda: _env("PROMETHEUS_MULTIPROC_DIR"))
 
     @property
     def production(self) -> bool:
