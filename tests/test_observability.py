@@ -110,6 +110,10 @@ def test_requests_spread_over_both_workers_add_up_in_any_workers_scrape(server):
         return len([count for count in served.values() if count]) >= 2
 
     wait_for_sync(both_workers_served, timeout=60, interval=0, message="requests answered by both workers")
+    # A request is counted once its answer is sent: the client may have it a moment before.
+    wait_for_sync(
+        lambda: value(scrape(url), "http_requests_total", **labels) == sent, message=f"{sent} requests counted"
+    )
     for _ in range(6):  # whichever worker answers the scrape sees every worker's requests
         samples = scrape(url)
         assert value(samples, "http_requests_total", **labels) == sent
@@ -123,9 +127,14 @@ def test_routes_are_labelled_by_template_and_unknown_paths_by_one_label(server):
         assert httpx.get(url + f"/b/{slug}").status_code == 404
     for path in ("/wp-login.php", "/.env", "/random/scan/1"):
         assert httpx.get(url + path).status_code == 404
-    samples = scrape(url)
-    assert value(samples, "http_requests_total", method="GET", route="/b/{slug:str}", status="404") == 3
-    assert value(samples, "http_requests_total", method="GET", route="unmatched", status="404") == 3
+
+    def counted():
+        samples = scrape(url)
+        by_template = value(samples, "http_requests_total", method="GET", route="/b/{slug:str}", status="404")
+        unmatched = value(samples, "http_requests_total", method="GET", route="unmatched", status="404")
+        return (by_template, unmatched) == (3, 3) and samples
+
+    samples = wait_for_sync(counted, message="3 requests under /b/{slug:str} and 3 unmatched")
     routes = {dict(labels).get("route") for (name, labels) in samples if name == "http_requests_total"}
     assert not any("no-such-business" in route or "wp-login" in route for route in routes)
 
