@@ -129,11 +129,15 @@ async def drop_abandoned_databases(admin_url: str) -> list[str]:
         await conn.close()
 
 
-def start_server(env: dict[str, str], port: int, timeout: float = 60, workers: int = 1) -> tuple[subprocess.Popen, str]:
+def start_server(
+    env: dict[str, str], port: int, timeout: float = 60, workers: int = 1, stdout=None
+) -> tuple[subprocess.Popen, str]:
     """`servicerw serve` (`workers` Granian worker processes) on `port`, once /readyz answers 200; returns it and
-    its URL."""
+    its URL. `stdout`: where its output (the JSON log lines) goes, e.g. an open file; default the test's."""
     servicerw = str(Path(sys.executable).with_name("servicerw"))
-    server = subprocess.Popen([servicerw, "serve", "--port", str(port), "--workers", str(workers)], env=env)
+    server = subprocess.Popen(
+        [servicerw, "serve", "--port", str(port), "--workers", str(workers)], env=env, stdout=stdout
+    )
     url = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:

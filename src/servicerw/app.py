@@ -29,10 +29,12 @@ from litestar.template.config import TemplateConfig  # noqa: E402
 from servicerw.api.gate import Gate, RateLimiter, api_gate, make_api_headers  # noqa: E402
 from servicerw.assembly import Services, build_services, route_handlers  # noqa: E402
 from servicerw.core import auth, db, i18n  # noqa: E402
+from servicerw.core.background import PollingWorker  # noqa: E402
 from servicerw.core.capacity import InFlight  # noqa: E402
 from servicerw.core.errors import http_error, not_found, problem, server_error  # noqa: E402
 from servicerw.core.health import healthz, readyz  # noqa: E402
-from servicerw.core.metrics import metrics  # noqa: E402
+from servicerw.core.metrics import metrics, pool_sampler_work  # noqa: E402
+from servicerw.core.observe import observe_requests  # noqa: E402
 from servicerw.core.security import input_guard, make_before_send, timing_middleware  # noqa: E402
 from servicerw.core.sessions import session_config  # noqa: E402
 from servicerw.core.static import StaticFiles, serve_root_file, serve_static  # noqa: E402
@@ -141,6 +143,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     background = services.workers if server.web_background else []
     workers = [*background, search_words_worker(services.search)]
     in_flight = InFlight(settings)
+    pool_sampler = PollingWorker("pool_metrics", pool_sampler_work, every=1.0)  # the pool gauges, each second
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
@@ -151,6 +154,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         services.analytics.start()
         for worker in workers:
             worker.start()
+        pool_sampler.start()
         try:
             yield
         finally:
@@ -158,6 +162,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             left = await in_flight.drain(server.shutdown_timeout)
             if left:
                 log.warning("shutdown_requests_cut", in_flight=left, waited=server.shutdown_timeout)
+            await pool_sampler.stop()
             await asyncio.gather(*(worker.stop() for worker in workers))
             await services.analytics.stop()
             await db.close_pool()
@@ -181,7 +186,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         template_config=template_config,
         plugins=[
             HTMXPlugin(),
-            # Errors are logged by our exception handlers; per-request logging is left to the proxy.
+            # Errors are logged by our exception handlers; each request by core/observe.py (one JSON line).
             StructlogPlugin(
                 StructlogConfig(
                     enable_middleware_logging=False,
@@ -231,7 +236,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         openapi_config=openapi_config(),
         include_in_schema=False,
     )
-    app.asgi_handler = in_flight.wrap(answer_head_as_get(app.asgi_handler))
+    # Request ids, the access log and the HTTP metrics see every request (unknown paths, HEAD, and the 503s of
+    # the in-flight limit included).
+    app.asgi_handler = observe_requests(in_flight.wrap(answer_head_as_get(app.asgi_handler)), settings)
     app.state.in_flight = in_flight
     app.state.settings = settings
     app.state.account_limits = services.account_limits

@@ -15,6 +15,7 @@ from servicerw.accounts.admin import UserDirectory
 from servicerw.accounts.limits import AccountLimits
 from servicerw.accounts.services import AccountService
 from servicerw.admin import controllers as admin_routes
+from servicerw.admin.backlog import backlog_metrics
 from servicerw.analytics.partitions import partitions_worker
 from servicerw.analytics.services import AnalyticsWriter
 from servicerw.api import controllers as api_routes
@@ -30,6 +31,7 @@ from servicerw.core.audit import AuditLog
 from servicerw.core.auth import Access
 from servicerw.core.background import PollingWorker
 from servicerw.core.cache import Cache
+from servicerw.core.metrics import on_scrape
 from servicerw.core.storage import Storage, build_storage
 from servicerw.core.stores import FailOpenStore, build_counter_store, build_store
 from servicerw.dashboard import controllers as dashboard_routes
@@ -169,6 +171,7 @@ def build_services(settings: Settings) -> Services:
     profiles = ProfileService(storage, cache, reviews=reviews, response_times=inquiries)
     search = SearchService(businesses, catalog, cache, count_cap=settings.search.count_cap)
     analytics = AnalyticsWriter()
+    on_scrape(backlog_metrics)  # /metrics: reviews, photos and emails waiting, read when Prometheus asks
     return Services(
         settings=settings,
         store=store,

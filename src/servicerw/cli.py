@@ -281,28 +281,51 @@ def _check_services() -> None:
         _fail("; ".join(problems))
 
 
-def _run_granian(host: str, port: int, workers: int) -> None:
+def _metrics_dir() -> Path | None:
+    """prometheus-client's multiprocess mode for the Granian workers (see core/metrics.py): the directory
+    from PROMETHEUS_MULTIPROC_DIR, else a new temporary one, emptied and exported before anything imports
+    prometheus_client (the workers are forked from this process). Returns the directory to remove at exit
+    (the temporary one), else None."""
+    import tempfile
+
+    configured = _settings().server.metrics_dir
+    path = Path(configured) if configured else Path(tempfile.mkdtemp(prefix="servicerw-metrics-"))
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):  # a previous run's counts (a pid reused would inherit them)
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return None if configured else path
+
+
+def _run_granian(host: str, port: int, workers: int, metrics_dir: Path | None = None) -> None:
+    import shutil
+
     from granian.constants import Interfaces
     from granian.server import Server
 
-    Server(
-        "servicerw.app:create_app",
-        address=host,
-        port=port,
-        workers=workers,
-        interface=Interfaces.ASGI,
-        factory=True,
-        log_access=False,
-    ).serve()
+    try:
+        Server(
+            "servicerw.app:create_app",
+            address=host,
+            port=port,
+            workers=workers,
+            interface=Interfaces.ASGI,
+            factory=True,
+            log_access=False,  # the app logs each request itself (core/observe.py), with its id and route
+        ).serve()
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def serve(args: argparse.Namespace) -> None:
+    metrics_dir = _metrics_dir()
     _listen_on(args)
     _check_production()
     _database_settings()
     _check_services()
     print(f"ServiceRW listening on http://{args.host}:{args.port}/", flush=True)
-    _run_granian(args.host, args.port, args.workers)
+    _run_granian(args.host, args.port, args.workers, metrics_dir)
 
 
 # --- worker --------------------------------------------------------------------------------------
@@ -451,6 +474,7 @@ def _print_demo_logins(listings: dict[str, str], settings) -> None:
 
 
 def demo(args: argparse.Namespace) -> None:
+    metrics_dir = _metrics_dir()
     _listen_on(args)
     _check_production()
     settings = _settings()
@@ -479,13 +503,15 @@ def demo(args: argparse.Namespace) -> None:
         "  DATABASE_URL is not set.\n",
         flush=True,
     )
-    _run_granian(args.host, args.port, args.workers)
+    _run_granian(args.host, args.port, args.workers, metrics_dir)
 
 
 # --- entry point ---------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") == "":  # set but empty (a blank line in .env) means unset:
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]  # prometheus-client would write its files in the cwd
     parser = argparse.ArgumentParser(prog="servicerw", description="ServiceRW marketplace")
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -217,6 +217,13 @@ class ServerSettings:
     # On SIGTERM a process stops accepting and waits up to this many seconds for the requests in flight before
     # closing the database pool and stores (keep it below the orchestrator's grace period, e.g. k8s 30 s).
     shutdown_timeout: float = field(default_factory=lambda: float(_env("SHUTDOWN_TIMEOUT", "25")))
+    # One JSON line per request on stdout (request id, method, route, path, status, duration, client).
+    access_log: bool = field(default_factory=lambda: _env_bool("ACCESS_LOG", True))
+    # /metrics reads the database's gauges (reviews/photos/emails waiting) at most once per this many seconds.
+    metrics_cache_seconds: float = field(default_factory=lambda: float(_env("METRICS_CACHE_SECONDS", "5")))
+    # Where the Granian workers of `servicerw serve` keep their metrics for /metrics to add up (read by
+    # prometheus-client itself; emptied at start). Unset: a new temporary directory for each `serve`.
+    metrics_dir: str = field(default_factory=lambda: _env("PROMETHEUS_MULTIPROC_DIR"))
 
     @property
     def production(self) -> bool:

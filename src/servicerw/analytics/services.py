@@ -16,6 +16,7 @@ import asyncpg
 import structlog
 
 from servicerw.core import db
+from servicerw.core.metrics import SEARCHES, ZERO_RESULT_SEARCHES
 from servicerw.core.web import KIGALI
 
 log = structlog.get_logger(__name__)
@@ -75,6 +76,9 @@ class AnalyticsWriter:
         page: int,
         source: str,
     ) -> None:
+        SEARCHES.labels(source).inc()
+        if result_count == 0:
+            ZERO_RESULT_SEARCHES.labels(source).inc()
         if len(self.searches) >= self.max_buffer:
             self.dropped += 1
             return

@@ -14,6 +14,8 @@ from typing import Any
 
 from litestar.stores.base import Store
 
+from servicerw.core.metrics import CACHE_HITS, CACHE_MISSES
+
 PROFILE_TTL = 3600  # business profiles: 1 hour
 SEARCH_TTL = 15 * 60  # search results: 15 minutes
 REFERENCE_TTL = 24 * 3600  # categories and locations: 24 hours
@@ -31,7 +33,12 @@ class Cache:
 
     async def get(self, key: str) -> Any | None:
         raw = await self.store.get(key)
-        return None if raw is None else json.loads(raw)
+        kind = key.partition(":")[0]  # profile, search, counts, insights…: a few names, fixed by the code
+        if raw is None:
+            CACHE_MISSES.labels(kind).inc()
+            return None
+        CACHE_HITS.labels(kind).inc()
+        return json.loads(raw)
 
     async def set(self, key: str, value: Any, ttl: int) -> None:
         await self.store.set(key, json.dumps(value, separators=(",", ":"), default=str), expires_in=ttl)

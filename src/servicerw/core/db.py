@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 
 import asyncpg
 from piccolo.engine import engine_finder
@@ -159,7 +160,7 @@ async def fetch(sql: str, *args, settings: dict[str, str] | None = None) -> list
     pool = engine().pool
     for attempt in (1, 2):
         try:
-            async with pool.acquire() as conn:
+            async with _counted_acquire(pool) as conn:
                 if not settings:
                     return await conn.fetch(sql, *args)
                 async with conn.transaction(readonly=True):
@@ -179,5 +180,42 @@ async def fetchrow(sql: str, *args, settings: dict[str, str] | None = None) -> a
 
 
 async def execute(sql: str, *args) -> str:
-    async with engine().pool.acquire() as conn:
+    async with _counted_acquire(engine().pool) as conn:
         return await conn.execute(sql, *args)
+
+
+# --- pool figures (metrics) ------------------------------------------------------------------------------
+# asyncpg does not say how many callers wait for a connection: `fetch` and `execute` count theirs here.
+# (The capacity work counts every acquire in a pool subclass, `pool.waiting`, which `pool_stats` prefers.)
+
+_waiting = 0
+
+
+@asynccontextmanager
+async def _counted_acquire(pool: asyncpg.Pool):
+    global _waiting
+    _waiting += 1
+    try:
+        conn = await pool.acquire()
+    finally:
+        _waiting -= 1
+    try:
+        yield conn
+    finally:
+        await pool.release(conn)
+
+
+def pool_stats() -> dict[str, int]:
+    """This process's pool: connections open (`size`), `idle`, `in_use`, callers `waiting` for one, and the
+    most it may open (`max`). All 0 before the pool starts."""
+    pool = engine().pool
+    if pool is None:
+        return {"size": 0, "idle": 0, "in_use": 0, "waiting": 0, "max": 0}
+    size, idle = pool.get_size(), pool.get_idle_size()
+    return {
+        "size": size,
+        "idle": idle,
+        "in_use": size - idle,
+        "waiting": getattr(pool, "waiting", _waiting),
+        "max": pool.get_max_size(),
+    }

@@ -156,6 +156,12 @@ def client_address(request: Request, trusted_proxies: tuple[str, ...]) -> str:
     return peer
 
 
+def peer_is_trusted(scope, trusted_proxies: tuple[str, ...]) -> bool:
+    """Whether the direct peer of the connection is one of TRUSTED_PROXIES (whose headers are believed)."""
+    client = scope.get("client")
+    return bool(trusted_proxies and client and _in(client[0], trusted_proxies))
+
+
 def _in(address: str, networks: tuple[str, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)

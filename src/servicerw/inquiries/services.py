@@ -16,6 +16,7 @@ from servicerw.core import db, i18n
 from servicerw.core.addresses import valid_email
 from servicerw.core.forms import FormErrors
 from servicerw.core.i18n import gettext as _
+from servicerw.core.metrics import INQUIRIES
 from servicerw.notifications.compose import queue_message
 
 CONTACT_METHODS = ("phone", "whatsapp", "email")
@@ -203,6 +204,7 @@ class InquiryService:
                     subject=_("Your message to %(business)s was sent", business=business["business_name"]),
                     body=body,
                 )
+        INQUIRIES.inc()  # committed
         return dict(row), True
 
     async def sent(self, slug: str, key: uuid.UUID) -> SentInquiry | None:

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 
 import asyncpg
 import structlog
+from prometheus_client.core import GaugeMetricFamily
 
 from servicerw.core import db
 from servicerw.core.background import NotifyListener, PollingWorker
 from servicerw.core.breaker import CircuitBreaker
-from servicerw.core.metrics import EMAIL_DELIVERY_RATE, EMAIL_QUEUE, EMAIL_SENDS, on_scrape
+from servicerw.core.metrics import EMAIL_SENDS, on_scrape
 from servicerw.notifications.providers import Outgoing, Provider, SendError, build_providers
 from servicerw.settings import EmailSettings
 
@@ -354,11 +355,22 @@ async def delivery_stats(hours: int = 24, *, pool=None) -> DeliveryStats:
 
 
 @on_scrape
-async def refresh_email_gauges() -> None:
+async def email_metrics() -> list[GaugeMetricFamily]:
+    """The delivery rate and the outbox by status over the last 24 hours, read when a scrape comes."""
     stats = await delivery_stats(24)
-    EMAIL_DELIVERY_RATE.clear()
+    rate = GaugeMetricFamily(
+        "servicerw_email_delivery_rate",
+        "Sent / (sent + dead) of the emails queued in the last 24 hours, by provider ('all': every email)",
+        labels=["provider"],
+    )
     for name, counts in [("all", stats.overall), *stats.providers.items()]:
         if counts.rate is not None:
-            EMAIL_DELIVERY_RATE.labels(name).set(counts.rate)
+            rate.add_metric([name], counts.rate)
+    queue = GaugeMetricFamily(
+        "servicerw_email_outbox",
+        "Emails queued in the last 24 hours, by status (pending, sending, sent, dead)",
+        labels=["status"],
+    )
     for status, name in _COUNT_FIELD.items():
-        EMAIL_QUEUE.labels(status).set(getattr(stats.overall, name))
+        queue.add_metric([status], getattr(stats.overall, name))
+    return [rate, queue]
