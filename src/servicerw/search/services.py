@@ -18,6 +18,7 @@ from servicerw.catalog.services import CatalogService
 from servicerw.core import db
 from servicerw.core.background import PollingWorker
 from servicerw.core.cache import SEARCH_TTL, Cache, digest
+from servicerw.core.replicas import lag_tolerant
 
 PAGE_SIZE = 20
 MAX_PAGE = 500
@@ -121,6 +122,7 @@ class SearchService:
 
     # --- public API ------------------------------------------------------------------------------
 
+    @lag_tolerant
     async def search(self, params: SearchParams, lang: str, *, use_cache: bool = True) -> SearchResult:
         started = time.perf_counter()
         await self.catalog.ensure_loaded()
@@ -147,6 +149,7 @@ class SearchService:
             latency_ms=(time.perf_counter() - started) * 1000,
         )
 
+    @lag_tolerant
     async def suggest(self, q: str, lang: str, limit: int = 8) -> list[dict]:
         """Up to `limit` businesses, categories and places matching what is being typed."""
         words = words_of(q)
