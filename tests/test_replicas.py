@@ -8,6 +8,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import asyncpg
@@ -239,3 +240,27 @@ async def test_stopping_the_replica_under_traffic_leaves_every_page_working(pair
     finally:
         await asyncio.to_thread(pair.start_replica)
     await wait_for(lambda: _state_is(tolerant, "in use"), timeout=60, message="the replica in use once restarted")
+
+
+def test_an_idle_primary_is_no_lag_and_a_stalled_replica_is():
+    """Lag as the checks judge it: 0 once the replica has replayed the primary's position; else from the newest
+    primary position sample it has replayed, or its last replayed commit's age, whichever is smaller."""
+    from servicerw.core.replicas import ReplicaSet, parse_lsn
+    from servicerw.settings import DatabaseSettings
+
+    checks = ReplicaSet(DatabaseSettings(url="postgresql://primary/db", replica_urls=("postgresql://replica/db",)))
+    now = time.monotonic()
+    checks.samples.extend([(now - 30, 0x100), (now - 20, 0x200), (now - 10, 0x300)])
+
+    def lag(replayed: str, behind: float | None, standby: bool = True) -> float:
+        return checks._lag({"standby": standby, "replayed": replayed, "behind": behind}, 0x400)
+
+    # No commit for an hour, but nothing left to replay: no lag.
+    assert lag("0/400", 3600.0) == 0.0
+    # Replay stopped at the position the primary had 20 s ago: about 20 s, not the hour since its last commit.
+    assert 19 < lag("0/200", 3600.0) < 22
+    # Behind every sample: the age of the last replayed commit.
+    assert lag("0/10", 5.0) == 5.0
+    assert lag("0/10", None) == float("inf")
+    assert lag("", None, standby=False) == 0.0  # not a standby: current by definition
+    assert parse_lsn("16/B374D848") == (0x16 << 32) + 0xB374D848
