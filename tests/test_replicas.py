@@ -27,6 +27,7 @@ DATABASE = "servicerw_replicas"
 @pytest.fixture(scope="module")
 def pair():
     """The primary (with the schema from `servicerw migrate`) and its replica; removed at the end."""
+    StreamingPair.clean_abandoned()
     streaming = StreamingPair()
     try:
         streaming.start()
