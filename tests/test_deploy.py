@@ -40,7 +40,7 @@ REQUIRED_ENV = {
 }
 SECRET_ENV = {"DATABASE_URL", "VALKEY_URL", "S3_ACCESS_KEY", "S3_SECRET_KEY", "SECRET_KEY"}
 ENV_READ = re.compile(
-    r"""(?:_env(?:_int|_bool)?\(|os\.environ\.get\(|os\.getenv\(|os\.environ\[)\s*["']([A-Z0-9_]+)["']"""
+    r"""(?:_env(?:_int|_bool|_float|_list)?\(|os\.environ\.get\(|os\.getenv\(|os\.environ\[)\s*["']([A-Z0-9_]+)["']"""
 )
 
 

@@ -28,7 +28,7 @@ from litestar.template.config import TemplateConfig  # noqa: E402
 
 from servicerw.api.gate import Gate, RateLimiter, api_gate, make_api_headers  # noqa: E402
 from servicerw.assembly import Services, build_services, route_handlers  # noqa: E402
-from servicerw.core import auth, db, i18n  # noqa: E402
+from servicerw.core import auth, db, i18n, replicas  # noqa: E402
 from servicerw.core.background import PollingWorker  # noqa: E402
 from servicerw.core.capacity import InFlight  # noqa: E402
 from servicerw.core.errors import http_error, not_found, problem, server_error  # noqa: E402
@@ -134,6 +134,14 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
+def _replica_middleware(settings: Settings) -> list[Any]:
+    """Read your writes (core/replicas.py), only with read replicas configured."""
+    if not settings.database.replica_urls:
+        return []
+    api = ("/api/", "/graphql")
+    return [replicas.read_your_writes(settings.database, production=settings.server.production, exclude=api)]
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Litestar:
     settings = settings or get_settings()
     check_production(settings)  # ConfigurationError: no PUBLIC_URL, ALLOWED_HOSTS=*, or only the log provider
@@ -148,6 +156,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: Litestar):
         await db.start_pool(settings.database)
+        await replicas.start(settings.database, db.engine().pool)  # nothing without DATABASE_REPLICA_URLS
         if isinstance(storage, LocalStorage):
             await storage.ping()
         await services.catalog.ensure_loaded()
@@ -165,6 +174,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             await pool_sampler.stop()
             await asyncio.gather(*(worker.stop() for worker in workers))
             await services.analytics.stop()
+            await replicas.close()
             await db.close_pool()
             await services.store.close()
             await services.counter_store.close()
@@ -200,6 +210,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             language_middleware,
             api_gate,
             session_config(server).middleware,
+            *_replica_middleware(settings),
         ],
         csrf_config=CSRFConfig(
             secret=server.secret_key,

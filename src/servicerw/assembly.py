@@ -27,6 +27,7 @@ from servicerw.businesses.services import BusinessService, ProfileService
 from servicerw.catalog.services import CatalogService
 from servicerw.claims import controllers as claim_routes
 from servicerw.claims.services import ClaimService, OperatorListingService
+from servicerw.core import replicas
 from servicerw.core.audit import AuditLog
 from servicerw.core.auth import Access
 from servicerw.core.background import PollingWorker
@@ -157,7 +158,7 @@ class Services:
 def build_services(settings: Settings) -> Services:
     store = build_store(settings.valkey)
     storage = build_storage(settings.storage)
-    cache = Cache(store.with_namespace("cache"))
+    cache = Cache(store.with_namespace("cache"), stale_window=replicas.window(settings.database))
     catalog = CatalogService(cache)
     businesses = BusinessService(storage, cache)
     session_store = store.with_namespace("sessions")

@@ -26,6 +26,16 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = _env(name)
+    return float(raw) if raw else default
+
+
+def _env_list(name: str) -> tuple[str, ...]:
+    """A comma-separated list; blanks dropped."""
+    return tuple(part.strip() for part in _env(name).split(",") if part.strip())
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = _env(name).lower()
     if not raw:
@@ -56,6 +66,12 @@ class DatabaseSettings:
     # disable | require | verify-ca | verify-full (asyncpg sslmode names)
     ssl_mode: str = field(default_factory=lambda: _env("DATABASE_SSL", "disable"))
     ssl_root_cert: str = field(default_factory=lambda: _env("DATABASE_SSL_ROOT_CERT"))
+    # Read replicas (core/replicas.py): zero or more streaming standbys for the reads that tolerate lag.
+    # None = one pool on DATABASE_URL, as without replicas. A replica lagging more than `replica_max_lag`
+    # seconds, or down, is skipped (checked every `replica_check_interval` seconds in the background).
+    replica_urls: tuple[str, ...] = field(default_factory=lambda: _env_list("DATABASE_REPLICA_URLS"))
+    replica_max_lag: float = field(default_factory=lambda: _env_float("DATABASE_REPLICA_MAX_LAG", 10.0))
+    replica_check_interval: float = field(default_factory=lambda: _env_float("DATABASE_REPLICA_CHECK_INTERVAL", 2.0))
 
     @property
     def pool_max(self) -> int:

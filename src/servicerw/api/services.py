@@ -25,6 +25,7 @@ from servicerw.core import audit, db
 from servicerw.core.auth import OwnedBusiness
 from servicerw.core.forms import FormErrors, has_control_characters
 from servicerw.core.i18n import gettext as _
+from servicerw.core.replicas import lag_tolerant
 from servicerw.dashboard.services import DashboardService
 from servicerw.inquiries.services import PAGE_SIZE as INQUIRY_PAGE_SIZE
 from servicerw.inquiries.services import InquiryService
@@ -382,6 +383,7 @@ class ApiReader:
         self._analytics.impressions([item.id for item in result.items], "api", params.q)
         return result
 
+    @lag_tolerant
     async def search(self, params: SearchParams, lang: str) -> s.SearchPage:
         result = await self.search_result(params, lang)
         facets = result.facets or {}
@@ -405,6 +407,7 @@ class ApiReader:
             total_capped=result.capped,
         )
 
+    @lag_tolerant
     async def suggestions(self, q: str, lang: str) -> s.SuggestionList:
         items = await self._search.suggest(q, lang)
         return s.SuggestionList(items=[s.Suggestion(kind=i["kind"], label=i["label"], web_url=i["url"]) for i in items])
@@ -418,6 +421,7 @@ class ApiReader:
             raise LookupError(slug)
         return found
 
+    @lag_tolerant
     async def business(self, slug: str, lang: str) -> s.BusinessDetail:
         return detail(await self.profile(slug, lang))
 
@@ -425,6 +429,7 @@ class ApiReader:
         rows = await self._reviews.page(business_id, page)
         return [review(r) for r in rows[:REVIEW_PAGE_SIZE]], len(rows) > REVIEW_PAGE_SIZE
 
+    @lag_tolerant
     async def reviews(self, slug: str, page: int, lang: str) -> s.ReviewPage:
         profile = await self.profile(slug, lang)
         items, has_next = await self.review_list(profile.id, page)
@@ -435,11 +440,13 @@ class ApiReader:
             links=links(f"/api/v1/businesses/{slug}/reviews", {}, page, has_next),
         )
 
+    @lag_tolerant
     async def latest_reviews(self, business_ids: Sequence[int], per_business: int) -> dict[int, list[s.Review]]:
         """The newest reviews of many businesses at once (GraphQL's dataloader: one query for a page)."""
         found = await self._reviews.latest_many(list(business_ids), per_business)
         return {business_id: [review(r) for r in rows] for business_id, rows in found.items()}
 
+    @lag_tolerant
     async def categories(self, lang: str) -> s.CategoryList:
         tree = await self.catalog.tree(lang)
         return s.CategoryList(
@@ -454,6 +461,7 @@ class ApiReader:
             ]
         )
 
+    @lag_tolerant
     async def places(self) -> s.PlaceTree:
         await self.catalog.ensure_loaded()
 

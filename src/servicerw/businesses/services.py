@@ -22,6 +22,7 @@ from servicerw.businesses.tables import Business
 from servicerw.core import db
 from servicerw.core.cache import PROFILE_TTL, Cache
 from servicerw.core.i18n import pick
+from servicerw.core.replicas import lag_tolerant, on_primary
 from servicerw.core.storage import IMAGE_WIDTHS, Storage, variant_key
 
 KIGALI = ZoneInfo("Africa/Kigali")
@@ -133,11 +134,13 @@ class BusinessService:
             distance_km=round(distance_km, 1) if distance_km is not None else None,
         )
 
+    @lag_tolerant
     async def public_id(self, slug: str) -> int | None:
         """The id of a public (approved, active) business."""
         row = await db.fetchrow("SELECT id FROM businesses WHERE slug = $1 AND status = 'approved' AND is_active", slug)
         return row["id"] if row else None
 
+    @lag_tolerant
     async def featured(self, lang: str, limit: int = 8) -> list[BusinessCard]:
         rows = await Business.raw(
             f"""SELECT {CARD_COLUMNS}
@@ -311,6 +314,7 @@ class ProfileService:
         self.reviews = reviews
         self.response_times = response_times
 
+    @lag_tolerant
     async def profile(self, slug: str, lang: str) -> Profile | None:
         """The public profile (cached 1 h; `Cache.invalidate_business` drops it on change)."""
         key = self.cache.profile_key(slug, lang)
@@ -323,6 +327,7 @@ class ProfileService:
         open_now = opening_state(dict(profile.hours)) if profile.has_hours else None
         return msgspec.structs.replace(profile, open_now=open_now)
 
+    @on_primary
     async def preview(self, business_id: int, lang: str) -> Profile | None:
         """The profile of a business in any status (pending, rejected, suspended...) as it would look once
         public: for its owner and the operators. Never cached (the public key holds public profiles only)."""
@@ -332,6 +337,7 @@ class ProfileService:
         open_now = opening_state(dict(profile.hours)) if profile.has_hours else None
         return msgspec.structs.replace(profile, open_now=open_now)
 
+    @lag_tolerant
     async def withdrawn(self, slug: str) -> bool:
         """Was this profile public and then suspended by an operator? (Its address answers 410, not 404.)"""
         row = await db.fetchrow("SELECT 1 FROM businesses WHERE slug = $1 AND status = 'suspended'", slug)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from servicerw.core import db
 from servicerw.core.cache import REFERENCE_TTL, SEARCH_TTL, Cache
 from servicerw.core.i18n import pick
+from servicerw.core.replicas import lag_tolerant
 
 
 @dataclass
@@ -135,6 +136,7 @@ class CatalogService:
             for top in self.top_categories()
         ]
 
+    @lag_tolerant
     async def counts(self) -> dict[str, dict[str, int]]:
         """Public businesses per category (own + sub-categories) and per place (all levels), cached."""
 

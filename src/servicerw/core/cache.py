@@ -6,6 +6,7 @@ Values are JSON. Search results are cached under a version number that any chang
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -28,8 +29,13 @@ def digest(*parts: Any) -> str:
 
 
 class Cache:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, stale_window: float = 0.0) -> None:
         self.store = store
+        # With read replicas (core/replicas.py), a visitor may refill an entry from a replica that has not yet
+        # replayed the change just invalidated: the invalidation is repeated once `stale_window` seconds later
+        # (longer than the lag of any replica in use), which drops such a stale refill.
+        self.stale_window = stale_window
+        self._repeats: set[asyncio.Task] = set()
 
     async def get(self, key: str) -> Any | None:
         raw = await self.store.get(key)
@@ -65,6 +71,17 @@ class Cache:
 
     async def invalidate_business(self, slug: str, old_slug: str | None = None) -> None:
         """The hook to call whenever a business changes (owner edit, moderation, new review...)."""
+        await self._invalidate(slug, old_slug)
+        if self.stale_window > 0:
+            task = asyncio.create_task(self._invalidate_later(slug, old_slug))
+            self._repeats.add(task)
+            task.add_done_callback(self._repeats.discard)
+
+    async def _invalidate_later(self, slug: str, old_slug: str | None) -> None:
+        await asyncio.sleep(self.stale_window)
+        await self._invalidate(slug, old_slug)
+
+    async def _invalidate(self, slug: str, old_slug: str | None) -> None:
         for lang in LANGUAGES:
             await self.store.delete(self.profile_key(slug, lang))
             if old_slug:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from contextlib import asynccontextmanager
 
 import asyncpg
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
+from servicerw.core import replicas
 from servicerw.settings import DatabaseSettings
 
 
@@ -142,6 +142,15 @@ class RetryingPostgresEngine(PostgresEngine):
     its error reaches the app, which answers 503."""
 
     async def _run_in_pool(self, query: str, args=None):
+        replica = replicas.choose() if _is_read(query) else None
+        if replica is not None:  # a lag-tolerant read (core/replicas.py): the replica, else the primary
+            try:
+                async with replica.pool.acquire() as conn:
+                    return await conn.fetch(query, *(args or ()))
+            except Exception as error:
+                if not _retry_on_primary(error):
+                    raise
+                replicas.failed(replica, error)
         try:
             return await super()._run_in_pool(query, args)
         except Exception as error:
@@ -153,20 +162,39 @@ class RetryingPostgresEngine(PostgresEngine):
         return await super()._run_in_pool(query, args)
 
 
+def _retry_on_primary(error: BaseException) -> bool:
+    """Whether a read that failed on a replica is read again on the primary: always, unless its arguments
+    were wrong (asyncpg's client-side DataError, a ValueError), which the primary would refuse the same way."""
+    return not isinstance(error, ValueError)
+
+
+async def _fetch_on(pool, sql: str, args: tuple, settings: dict[str, str] | None) -> list[asyncpg.Record]:
+    async with pool.acquire() as conn:
+        if not settings:
+            return await conn.fetch(sql, *args)
+        async with conn.transaction(readonly=True):
+            for name, value in settings.items():
+                await conn.execute("SELECT set_config($1, $2, true)", name, value)
+            return await conn.fetch(sql, *args)
+
+
 async def fetch(sql: str, *args, settings: dict[str, str] | None = None) -> list[asyncpg.Record]:
     """A read-only query on the pool, retried once when the connection dropped (e.g. a Postgres restart
     leaves dead connections in the pool: the first use fails, the retry gets a fresh one). `settings`
-    are planner settings local to the query's own read-only transaction (SET LOCAL)."""
+    are planner settings local to the query's own read-only transaction (SET LOCAL). Inside a lag-tolerant
+    read (core/replicas.py) a usable replica answers; if it fails, the primary does."""
+    replica = replicas.choose()
+    if replica is not None:
+        try:
+            return await _fetch_on(replica.pool, sql, args, settings)
+        except Exception as error:
+            if not _retry_on_primary(error):
+                raise
+            replicas.failed(replica, error)
     pool = engine().pool
     for attempt in (1, 2):
         try:
-            async with _counted_acquire(pool) as conn:
-                if not settings:
-                    return await conn.fetch(sql, *args)
-                async with conn.transaction(readonly=True):
-                    for name, value in settings.items():
-                        await conn.execute("SELECT set_config($1, $2, true)", name, value)
-                    return await conn.fetch(sql, *args)
+            return await _fetch_on(pool, sql, args, settings)
         except Exception as error:
             if attempt == 2 or not lost_connection(error):
                 raise
@@ -180,42 +208,5 @@ async def fetchrow(sql: str, *args, settings: dict[str, str] | None = None) -> a
 
 
 async def execute(sql: str, *args) -> str:
-    async with _counted_acquire(engine().pool) as conn:
+    async with engine().pool.acquire() as conn:
         return await conn.execute(sql, *args)
-
-
-# --- pool figures (metrics) ------------------------------------------------------------------------------
-# asyncpg does not say how many callers wait for a connection: `fetch` and `execute` count theirs here.
-# (The capacity work counts every acquire in a pool subclass, `pool.waiting`, which `pool_stats` prefers.)
-
-_waiting = 0
-
-
-@asynccontextmanager
-async def _counted_acquire(pool: asyncpg.Pool):
-    global _waiting
-    _waiting += 1
-    try:
-        conn = await pool.acquire()
-    finally:
-        _waiting -= 1
-    try:
-        yield conn
-    finally:
-        await pool.release(conn)
-
-
-def pool_stats() -> dict[str, int]:
-    """This process's pool: connections open (`size`), `idle`, `in_use`, callers `waiting` for one, and the
-    most it may open (`max`). All 0 before the pool starts."""
-    pool = engine().pool
-    if pool is None:
-        return {"size": 0, "idle": 0, "in_use": 0, "waiting": 0, "max": 0}
-    size, idle = pool.get_size(), pool.get_idle_size()
-    return {
-        "size": size,
-        "idle": idle,
-        "in_use": size - idle,
-        "waiting": getattr(pool, "waiting", _waiting),
-        "max": pool.get_max_size(),
-    }

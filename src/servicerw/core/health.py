@@ -6,7 +6,7 @@ from __future__ import annotations
 from litestar import Request, get
 from litestar.response import Response
 
-from servicerw.core import db
+from servicerw.core import db, replicas
 
 
 @get("/healthz", include_in_schema=False, sync_to_thread=False)
@@ -28,4 +28,7 @@ async def readyz(request: Request) -> Response[dict]:
         "valkey": ("up" if valkey else "down") if state.valkey_configured else "in-process",
         "storage": f"{state.storage.kind}:{'up' if s3 else 'down'}",
     }
+    replica_state = replicas.state()  # reported only: without a usable replica, reads go to the primary
+    if replica_state is not None:
+        body["replicas"] = replica_state
     return Response(body, status_code=200 if database else 503, headers={"cache-control": "no-store"})

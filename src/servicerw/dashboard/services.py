@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 
 from servicerw.analytics.tables import EVENT_TYPES
 from servicerw.core import db
+from servicerw.core.replicas import lag_tolerant
 from servicerw.core.web import KIGALI
 
 PERIODS = (7, 30, 90)
@@ -114,6 +115,7 @@ def period(days: int, today: date) -> tuple[date, date]:
 class DashboardService:
     """Read-only; needs nothing but the database pool."""
 
+    @lag_tolerant
     async def stats(self, business_id: int, days: int, today: date | None = None) -> Stats:
         if days not in PERIODS:
             raise ValueError(f"days must be one of {PERIODS}")

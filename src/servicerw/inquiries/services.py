@@ -17,6 +17,7 @@ from servicerw.core.addresses import valid_email
 from servicerw.core.forms import FormErrors
 from servicerw.core.i18n import gettext as _
 from servicerw.core.metrics import INQUIRIES
+from servicerw.core.replicas import lag_tolerant
 from servicerw.notifications.compose import queue_message
 
 CONTACT_METHODS = ("phone", "whatsapp", "email")
@@ -343,6 +344,7 @@ class InquiryService:
 
     # --- for the business profile --------------------------------------------------------------------
 
+    @lag_tolerant
     async def median_response_minutes(self, business_id: int) -> float | None:
         """Median time to the first reply, in minutes, over the last 90 days (None with fewer than 3
         replies). The business profile shows it ("Usually replies within 3 hours")."""

@@ -21,6 +21,7 @@ from servicerw.catalog.services import CatalogService
 from servicerw.core import db, i18n
 from servicerw.core.cache import Cache, digest
 from servicerw.core.forms import FormErrors
+from servicerw.core.replicas import lag_tolerant
 from servicerw.insights.rollup import EVENT_METRICS, kigali_midnight, kigali_today
 
 STATS_TTL = 5 * 60  # the plan's analytics TTL
@@ -275,15 +276,19 @@ class InsightsService:
         value, _hit = await self.cache.get_or_load(key, STATS_TTL, loader)
         return msgspec.convert(value, kind)
 
+    @lag_tolerant
     async def businesses(self, filters: Filters, lang: str) -> BusinessStats:
         return await self._cached("businesses", filters, lang, self._businesses, BusinessStats)
 
+    @lag_tolerant
     async def activity(self, filters: Filters, lang: str) -> ActivityStats:
         return await self._cached("activity", filters, lang, self._activity, ActivityStats)
 
+    @lag_tolerant
     async def funnel(self, filters: Filters, lang: str) -> Funnel:
         return await self._cached("funnel", filters, lang, self._funnel, Funnel)
 
+    @lag_tolerant
     async def searches(self, filters: Filters, lang: str) -> SearchStats:
         return await self._cached("searches", filters, lang, self._searches, SearchStats)
 

@@ -15,6 +15,7 @@ from servicerw.core import audit, db, i18n
 from servicerw.core.cache import Cache
 from servicerw.core.forms import FormErrors
 from servicerw.core.i18n import gettext as _
+from servicerw.core.replicas import lag_tolerant, on_primary
 from servicerw.notifications.compose import queue_message
 
 BODY_MIN, BODY_MAX = 10, 2000
@@ -96,6 +97,7 @@ class ReviewService:
     def __init__(self, cache: Cache) -> None:
         self.cache = cache
 
+    @lag_tolerant
     async def latest(self, business_id: int, limit: int = LATEST) -> list[ReviewSummary]:
         """The newest approved reviews of a business (for its profile)."""
         return _summaries(
@@ -107,6 +109,7 @@ class ReviewService:
             )
         )
 
+    @lag_tolerant
     async def latest_many(self, business_ids: list[int], limit: int = LATEST) -> dict[int, list[ReviewSummary]]:
         """The newest approved reviews of each of these businesses, in one query (the API's batched reads)."""
         if not business_ids:
@@ -126,6 +129,7 @@ class ReviewService:
             found[values.pop("business_id")].append(ReviewSummary(**values))
         return found
 
+    @lag_tolerant
     async def page(self, business_id: int, page: int) -> list[ReviewSummary]:
         """Approved reviews, newest first (one more than a page: tells whether there is a next page)."""
         return _summaries(
@@ -139,6 +143,7 @@ class ReviewService:
             )
         )
 
+    @on_primary
     async def standing(self, business_id: int, user_id: int) -> Standing:
         """What this user may do on this business's profile: write a review, see theirs, or nothing (owner)."""
         row = await db.fetchrow(

@@ -18,6 +18,7 @@ from servicerw.catalog.services import CatalogService
 from servicerw.core import db
 from servicerw.core.background import PollingWorker
 from servicerw.core.cache import SEARCH_TTL, Cache, digest
+from servicerw.core.replicas import lag_tolerant
 
 PAGE_SIZE = 20
 MAX_PAGE = 500
@@ -127,6 +128,7 @@ class SearchService:
 
     # --- public API ------------------------------------------------------------------------------
 
+    @lag_tolerant
     async def search(self, params: SearchParams, lang: str, *, use_cache: bool = True) -> SearchResult:
         started = time.perf_counter()
         await self.catalog.ensure_loaded()
@@ -156,6 +158,7 @@ class SearchService:
             more=payload["more"],
         )
 
+    @lag_tolerant
     async def suggest(self, q: str, lang: str, limit: int = 8) -> list[dict]:
         """Up to `limit` businesses, categories and places matching what is being typed."""
         words = words_of(q)
