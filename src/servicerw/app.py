@@ -32,6 +32,7 @@ from servicerw.core import auth, db, i18n  # noqa: E402
 from servicerw.core.errors import http_error, not_found, problem, server_error  # noqa: E402
 from servicerw.core.health import healthz, readyz  # noqa: E402
 from servicerw.core.metrics import metrics  # noqa: E402
+from servicerw.core.pagecache import PageCache  # noqa: E402
 from servicerw.core.security import input_guard, make_before_send, timing_middleware  # noqa: E402
 from servicerw.core.sessions import session_config  # noqa: E402
 from servicerw.core.static import StaticFiles, serve_static  # noqa: E402
@@ -129,6 +130,22 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
+def page_cache(settings: Settings, services: Services) -> PageCache:
+    """The anonymous visitors' page cache (core/pagecache.py), with the side effects its hits repeat."""
+    config = settings.page_cache
+    return PageCache(
+        services.cache,
+        services.store.with_namespace("page") if settings.valkey.url else None,
+        max_bytes=config.memory_mb * 1024 * 1024,
+        ttl=config.ttl,
+        max_age=config.max_age,
+        version_ttl=config.version_ttl,
+        session_cookie=session_config(settings.server).key,
+        hooks={"analytics.event": services.analytics.event, "analytics.search": services.analytics.search},
+        enabled=config.enabled,
+    )
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Litestar:
     settings = settings or get_settings()
     check_production(settings)  # ConfigurationError: no PUBLIC_URL, ALLOWED_HOSTS=*, or only the log provider
@@ -137,6 +154,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     storage, server = services.storage, settings.server
     background = services.workers if server.web_background else []
     workers = [*background, search_words_worker(services.search)]
+    pages = page_cache(settings, services)
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
@@ -185,6 +203,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             timing_middleware,
             input_guard,
             language_middleware,
+            pages.middleware,  # after the language is known; outside CSRF and compression (see pagecache.py)
             api_gate,
             session_config(server).middleware,
         ],
@@ -229,6 +248,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.access = services.access
     app.state.static_files = static_files
     app.state.cache = services.cache
+    app.state.page_cache = pages
     app.state.analytics = services.analytics
     app.state.search = services.search
     app.state.photos = services.photos

@@ -28,6 +28,8 @@ def digest(*parts: Any) -> str:
 class Cache:
     def __init__(self, store: Store) -> None:
         self.store = store
+        # Called with the version's name after each bump in this process (the page cache forgets its copy).
+        self.bump_listeners: list[Callable[[str], None]] = []
 
     async def get(self, key: str) -> Any | None:
         raw = await self.store.get(key)
@@ -51,6 +53,8 @@ class Cache:
 
     async def bump(self, name: str) -> None:
         await self.store.set(f"version:{name}", str(time.time_ns()), expires_in=7 * 24 * 3600)
+        for listener in self.bump_listeners:
+            listener(name)
 
     @staticmethod
     def profile_key(slug: str, lang: str) -> str:
