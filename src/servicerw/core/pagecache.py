@@ -92,7 +92,7 @@ PUBLIC_PAGE = {"page_cache": True}
 
 
 class Entry(msgspec.Struct, array_like=True):
-    headers: list[tuple[str, str]]
+    headers: list[tuple[bytes, bytes]]  # as sent (latin-1)
     parts: list[bytes]  # the page cut at its per-visitor values
     slots: list[str]  # between parts[i] and parts[i+1]: "csrf" or "u<n>" (a unique value)
     deflated: list[bytes]  # each part as raw deflate, sync-flushed (byte-aligned, not final)
@@ -265,7 +265,7 @@ class PageCache:
             await self.store.set(key, msgspec.msgpack.encode(entry), expires_in=self.ttl)
 
     @staticmethod
-    def make_entry(headers: list[tuple[str, str]], body: bytes, token: str | None, capture: _Capture) -> Entry:
+    def make_entry(headers: list[tuple[bytes, bytes]], body: bytes, token: str | None, capture: _Capture) -> Entry:
         values = {value: f"u{n}" for n, value in enumerate(dict.fromkeys(capture.unique))}
         if token:
             values[token] = "csrf"
@@ -413,7 +413,7 @@ class PageCache:
             for message in messages:
                 await send(message)
             return None, None, [], True
-        stored = [(k, v) for k, v in raw_headers if k.lower() not in _NOT_STORED]
+        stored = _encode([(k, v) for k, v in raw_headers if k.lower() not in _NOT_STORED])
         entry = self.make_entry(stored, body, token, capture)
         try:
             await self._put(key, entry)
@@ -456,10 +456,10 @@ class PageCache:
             return
         PAGE_CACHE.labels(result).inc()
         body = self.body(entry, token, gzip)
-        headers = [*entry.headers, *common, ("content-length", str(len(body)))]
+        extra = [*common, ("content-length", str(len(body)))]
         if gzip:
-            headers.append(("content-encoding", "gzip"))
-        await send({"type": "http.response.start", "status": 200, "headers": _encode(headers)})
+            extra.append(("content-encoding", "gzip"))
+        await send({"type": "http.response.start", "status": 200, "headers": [*entry.headers, *_encode(extra)]})
         await send({"type": "http.response.body", "body": body})
 
 
@@ -467,17 +467,28 @@ def _encode(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
 
 
-def _csrf_cookie(config: Any, token: str) -> str:
-    """The Set-Cookie Litestar's CSRF middleware sends a visitor without the cookie (same attributes)."""
-    return Cookie(
+_cookie_templates: dict[int, str] = {}
+
+
+def _csrf_cookie_template(config: Any) -> str:
+    if id(config) in _cookie_templates:
+        return _cookie_templates[id(config)]
+    template = _cookie_templates[id(config)] = Cookie(
         key=config.cookie_name,
-        value=token,
+        value="TOKEN",
         path=config.cookie_path,
         secure=config.cookie_secure,
         httponly=config.cookie_httponly,
         samesite=config.cookie_samesite,
         domain=config.cookie_domain,
     ).to_header(header="")
+    return template
+
+
+def _csrf_cookie(config: Any, token: str) -> str:
+    """The Set-Cookie Litestar's CSRF middleware sends a visitor without the cookie (same attributes; the
+    header is formatted once per configuration: Cookie.to_header costs a deep copy per call)."""
+    return _csrf_cookie_template(config).replace("TOKEN", token, 1)
 
 
 def _with_headers(send: Send, extra: dict[str, str]) -> Send:
