@@ -451,6 +451,8 @@ class PageCache:
         matches = request_headers.get(b"if-none-match", b"").decode("latin-1")
         if result == "hit" and etag in [tag.strip() for tag in matches.split(",")]:
             PAGE_CACHE.labels("not_modified").inc()
+            # No content-type here, so the language middleware adds nothing: the 304 carries the whole Vary.
+            common[2] = ("vary", f"{VARY}, Accept-Language, Cookie")
             await send({"type": "http.response.start", "status": 304, "headers": _encode(common)})
             await send({"type": "http.response.body", "body": b""})
             return
