@@ -227,6 +227,11 @@ class PageCache:
         if self._version is not None and now - self._version[1] < self.version_ttl:
             return self._version[0]
         value = await self.cache.version("search")
+        if value == "0":
+            # No version (never bumped, or Valkey lost its data): start one, so pages kept under an earlier
+            # "0" (before writes bumped it) cannot come back.
+            await self.cache.bump("search")
+            value = await self.cache.version("search")
         self._version = (value, now)
         return value
 
@@ -370,7 +375,7 @@ class PageCache:
                     set_cookie.append(_csrf_cookie(csrf_config, token))
                 result = "hit"
             else:
-                entry, token, set_cookie, passed = await self._render(app, scope, receive, send, key)
+                entry, token, set_cookie = await self._render(app, scope, receive, send, key)
                 if entry is None:
                     return
                 result = "miss"
@@ -412,14 +417,14 @@ class PageCache:
             PAGE_CACHE.labels("bypass").inc()
             for message in messages:
                 await send(message)
-            return None, None, [], True
+            return None, None, []
         stored = _encode([(k, v) for k, v in raw_headers if k.lower() not in _NOT_STORED])
         entry = self.make_entry(stored, body, token, capture)
         try:
             await self._put(key, entry)
         except Exception:  # the shared store failing must not fail the page
             log.exception("page_cache_store_failed")
-        return entry, token, cookies, False
+        return entry, token, cookies
 
     async def _send(
         self,
