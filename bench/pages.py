@@ -4,6 +4,13 @@ Prints p50/p95/p99 of the server time (the app's Server-Timing header, i.e. time
 the client-observed latency, plus compressed response sizes. Profile slugs are sampled from DATABASE_URL.
 
     just bench-pages http://127.0.0.1:8000 --requests 2000 --concurrency 8
+
+These requests ask for brotli only, which the page cache leaves to Litestar (rendered each time). `--cached`
+measures the anonymous visitors' page cache instead: profile pages asked for with gzip, as browsers do, after
+one warm-up request each (checked to be hits by their `X-Cache` header), then `wrk` (Debian `wrk`) for
+`--seconds` with `--connections`, printing requests/s:
+
+    just bench-pages http://127.0.0.1:8000 --cached --profiles 500 --seconds 20 --connections 64
 """
 
 from __future__ import annotations
@@ -13,7 +20,10 @@ import asyncio
 import os
 import random
 import re
+import shutil
 import statistics
+import subprocess
+import tempfile
 import time
 
 import asyncpg
@@ -79,6 +89,41 @@ async def run(url: str, paths: list[str], concurrency: int, language: str) -> di
     return {"server": server, "client": client_ms, "sizes": [float(s) for s in sizes]}
 
 
+WRK_SCRIPT = """
+paths = {%s}
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1], {
+    ["Accept"] = "text/html", ["Accept-Encoding"] = "gzip, deflate, br", ["Accept-Language"] = "%s"})
+end
+"""
+
+
+async def cached(url: str, slugs: list[str], language: str, seconds: int, connections: int, threads: int) -> None:
+    """Cached profile pages' throughput: warm every page, check it is a hit, then flood with wrk."""
+    wrk = shutil.which("wrk")
+    if not wrk:
+        raise SystemExit("--cached needs wrk (apt-get install -y wrk)")
+    paths = [f"/b/{slug}" for slug in slugs]
+    headers = {"accept": "text/html", "accept-encoding": "gzip", "accept-language": language}
+    async with httpx.AsyncClient(timeout=30) as client:
+        for path in paths:
+            await client.get(url + path, headers=headers)
+        results = [(await client.get(url + path, headers=headers)).headers.get("x-cache", "") for path in paths]
+    hits = sum(result.startswith("hit") for result in results)
+    print(f"{len(paths)} profile pages warmed: {hits} answered from the page cache on the second request")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % (", ".join(f'"{p}"' for p in paths), language))
+    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url]
+    print("$ " + " ".join(command))
+    output = (await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, check=True)).stdout
+    os.unlink(script.name)
+    print(output)
+    match = re.search(r"Requests/sec:\s+([0-9.]+)", output)
+    print(f"cached profile pages: {float(match.group(1)) if match else 0:,.0f} requests/s (client on the same machine)")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="http://127.0.0.1:8000")
@@ -86,11 +131,19 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--language", default="rw")
     parser.add_argument("--random-seed", type=int, default=7)
+    parser.add_argument("--cached", action="store_true", help="the page cache's throughput on profiles (wrk)")
+    parser.add_argument("--profiles", type=int, default=500, help="--cached: distinct profile pages")
+    parser.add_argument("--seconds", type=int, default=20, help="--cached: wrk's duration")
+    parser.add_argument("--connections", type=int, default=64, help="--cached: wrk's connections")
+    parser.add_argument("--threads", type=int, default=2, help="--cached: wrk's threads")
     args = parser.parse_args()
     dsn = os.environ.get("DATABASE_URL")
     if not dsn:
         raise SystemExit("set DATABASE_URL to the server's database (profile slugs are sampled from it)")
-    slugs = await sample_slugs(dsn, 500, args.random_seed)
+    slugs = await sample_slugs(dsn, max(500, args.profiles), args.random_seed)
+    if args.cached:
+        await cached(args.url, slugs[: args.profiles], args.language, args.seconds, args.connections, args.threads)
+        return
     rng = random.Random(args.random_seed)
     kinds = {
         "home /": ["/"] * args.requests,

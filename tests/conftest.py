@@ -187,7 +187,7 @@ _running_clients: list = []
 async def clean_db(migrated_db: str) -> str:
     """The migrated test database with every non-reference table emptied (categories and places stay).
     The app's analytics buffer is written first: late page views of the previous test would otherwise
-    land on this test's businesses (ids restart at 1)."""
+    land on this test's businesses (ids restart at 1); the page cache is emptied."""
     if _running_clients:  # the app runs once any test has used the client, whether this one does or not
         await _running_clients[0].post("/__test__/flush-analytics")
     await truncate_data(migrated_db)
@@ -219,6 +219,7 @@ async def app(migrated_db: str):
     @post("/__test__/flush-analytics", status_code=204, opt={"exclude_from_csrf": True})
     async def flush_analytics() -> None:
         await application.state.analytics.flush()
+        application.state.page_cache.clear()  # pages of the previous test's data (ids restart at 1)
 
     application.register(flush_analytics)
     return application

@@ -35,6 +35,7 @@ from servicerw.core.errors import http_error, not_found, problem, server_error  
 from servicerw.core.health import healthz, readyz  # noqa: E402
 from servicerw.core.metrics import metrics, pool_sampler_work  # noqa: E402
 from servicerw.core.observe import observe_requests  # noqa: E402
+from servicerw.core.pagecache import PageCache  # noqa: E402
 from servicerw.core.security import input_guard, make_before_send, timing_middleware  # noqa: E402
 from servicerw.core.sessions import session_config  # noqa: E402
 from servicerw.core.static import StaticFiles, serve_root_file, serve_static  # noqa: E402
@@ -142,6 +143,22 @@ def _replica_middleware(settings: Settings) -> list[Any]:
     return [replicas.read_your_writes(settings.database, production=settings.server.production, exclude=api)]
 
 
+def page_cache(settings: Settings, services: Services) -> PageCache:
+    """The anonymous visitors' page cache (core/pagecache.py), with the side effects its hits repeat."""
+    config = settings.page_cache
+    return PageCache(
+        services.cache,
+        services.store.with_namespace("page") if settings.valkey.url else None,
+        max_bytes=config.memory_mb * 1024 * 1024,
+        ttl=config.ttl,
+        max_age=config.max_age,
+        version_ttl=config.version_ttl,
+        session_cookie=session_config(settings.server).key,
+        hooks={"analytics.event": services.analytics.event, "analytics.search": services.analytics.search},
+        enabled=config.enabled,
+    )
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Litestar:
     settings = settings or get_settings()
     check_production(settings)  # ConfigurationError: no PUBLIC_URL, ALLOWED_HOSTS=*, or only the log provider
@@ -152,6 +169,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     workers = [*background, search_words_worker(services.search)]
     in_flight = InFlight(settings)
     pool_sampler = PollingWorker("pool_metrics", pool_sampler_work, every=1.0)  # the pool gauges, each second
+    pages = page_cache(settings, services)
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
@@ -208,6 +226,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             timing_middleware,
             input_guard,
             language_middleware,
+            pages.middleware,  # after the language is known; outside CSRF and compression (see pagecache.py)
             api_gate,
             session_config(server).middleware,
             *_replica_middleware(settings),
@@ -256,6 +275,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.access = services.access
     app.state.static_files = static_files
     app.state.cache = services.cache
+    app.state.page_cache = pages
     app.state.analytics = services.analytics
     app.state.search = services.search
     app.state.photos = services.photos

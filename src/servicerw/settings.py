@@ -294,6 +294,17 @@ class SearchSettings:
 
 
 @dataclass(frozen=True)
+class PageCacheSettings:
+    # Full-page cache for anonymous visitors (core/pagecache.py): per-process LRU in front of Valkey.
+    enabled: bool = field(default_factory=lambda: _env_bool("PAGE_CACHE", True))
+    memory_mb: int = field(default_factory=lambda: _env_int("PAGE_CACHE_MEMORY_MB", 32))  # per process
+    ttl: int = field(default_factory=lambda: _env_int("PAGE_CACHE_TTL", 300))  # seconds an entry is kept
+    max_age: int = field(default_factory=lambda: _env_int("PAGE_CACHE_MAX_AGE", 60))  # browsers and CDNs
+    # Seconds a process reuses the data version it read from Valkey (other processes' writes show after it).
+    version_ttl: float = field(default_factory=lambda: float(_env("PAGE_CACHE_VERSION_TTL", "1")))
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     valkey: ValkeySettings = field(default_factory=ValkeySettings)
@@ -303,6 +314,7 @@ class Settings:
     search: SearchSettings = field(default_factory=SearchSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    page_cache: PageCacheSettings = field(default_factory=PageCacheSettings)
 
 
 class ConfigurationError(ValueError):

@@ -17,6 +17,7 @@ import structlog
 
 from servicerw.core import db
 from servicerw.core.metrics import SEARCHES, ZERO_RESULT_SEARCHES
+from servicerw.core.pagecache import repeat_on_hit
 from servicerw.core.web import KIGALI
 
 log = structlog.get_logger(__name__)
@@ -51,6 +52,8 @@ class AnalyticsWriter:
     # --- recording (never awaits, never raises) --------------------------------------------------
 
     def event(self, business_id: int, event_type: str, source: str = "", metadata: dict | None = None) -> None:
+        # Recorded while a public page is rendered for the page cache: each cached serve records it again.
+        repeat_on_hit("analytics.event", business_id, event_type, source, metadata)
         if len(self.events) >= self.max_buffer:
             self.dropped += 1
             return
@@ -79,6 +82,17 @@ class AnalyticsWriter:
         SEARCHES.labels(source).inc()
         if result_count == 0:
             ZERO_RESULT_SEARCHES.labels(source).inc()
+        repeat_on_hit(
+            "analytics.search",
+            query=query,
+            corrected=corrected,
+            filters=filters,
+            result_count=result_count,
+            latency_ms=latency_ms,
+            language=language,
+            page=page,
+            source=source,
+        )
         if len(self.searches) >= self.max_buffer:
             self.dropped += 1
             return

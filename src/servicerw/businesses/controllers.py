@@ -12,6 +12,7 @@ from servicerw.analytics.services import AnalyticsWriter
 from servicerw.businesses.services import BusinessService, ProfileService
 from servicerw.core import i18n
 from servicerw.core.auth import CurrentUser
+from servicerw.core.pagecache import PUBLIC_PAGE
 
 TAPS = {"call": "call_click", "whatsapp": "whatsapp_click", "website": "website_click", "email": "email_click"}
 
@@ -19,7 +20,7 @@ TAPS = {"call": "call_click", "whatsapp": "whatsapp_click", "website": "website_
 class BusinessController(Controller):
     path = "/b"
 
-    @get("/{slug:str}", name="business_profile")
+    @get("/{slug:str}", name="business_profile", opt=PUBLIC_PAGE)
     async def profile(
         self,
         slug: FromPath[str],

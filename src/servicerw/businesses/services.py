@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -22,6 +21,7 @@ from servicerw.businesses.tables import Business
 from servicerw.core import db
 from servicerw.core.cache import PROFILE_TTL, Cache
 from servicerw.core.i18n import pick
+from servicerw.core.pagecache import unique_value
 from servicerw.core.replicas import lag_tolerant, on_primary
 from servicerw.core.storage import IMAGE_WIDTHS, Storage, variant_key
 
@@ -273,7 +273,8 @@ class Profile(msgspec.Struct, frozen=True):
 
 def _fresh_inquiry() -> dict[str, Any]:
     # A new idempotency key per page: a double tap on "send" makes one message.
-    return {"form": {}, "errors": {}, "key": str(uuid.uuid4())}
+    # `unique_value`: a cached copy of the page gets a new key at each serve (core/pagecache.py).
+    return {"form": {}, "errors": {}, "key": unique_value()}
 
 
 def _fresh_review() -> dict[str, Any]:

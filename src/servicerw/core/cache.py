@@ -36,6 +36,8 @@ class Cache:
         # (longer than the lag of any replica in use), which drops such a stale refill.
         self.stale_window = stale_window
         self._repeats: set[asyncio.Task] = set()
+        # Called with the version's name after each bump in this process (the page cache forgets its copy).
+        self.bump_listeners: list[Callable[[str], None]] = []
 
     async def get(self, key: str) -> Any | None:
         raw = await self.store.get(key)
@@ -64,6 +66,8 @@ class Cache:
 
     async def bump(self, name: str) -> None:
         await self.store.set(f"version:{name}", str(time.time_ns()), expires_in=7 * 24 * 3600)
+        for listener in self.bump_listeners:
+            listener(name)
 
     @staticmethod
     def profile_key(slug: str, lang: str) -> str:

@@ -43,16 +43,21 @@ def _security_headers(img_sources: str, production: bool) -> list[tuple[str, str
 def make_before_send(settings: Settings):
     image_origin = settings.storage.public_base_url or settings.storage.endpoint_url
     headers = _security_headers(image_origin, settings.server.production)
+    encoded = [(name.encode(), value.encode()) for name, value in headers]
 
     async def before_send(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
-        mutable = MutableScopeHeaders.from_message(message)
-        for name, value in headers:
-            if name not in mutable:
-                mutable[name] = value
+        # The names present, looked up once: MutableScopeHeaders would scan every header for each name (a
+        # noticeable share of a page served from the page cache).
+        raw = message.setdefault("headers", [])
+        if not isinstance(raw, list):
+            raw = message["headers"] = list(raw)
+        present = {key.lower() for key, _value in raw}
+        raw.extend((name, value) for name, value in encoded if name not in present)
         started = scope.get("state", {}).get(TIMING_KEY)
         if started is not None:
+            mutable = MutableScopeHeaders.from_message(message)
             mutable["server-timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
 
     return before_send

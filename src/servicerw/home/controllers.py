@@ -9,13 +9,14 @@ from servicerw.businesses.services import BusinessService
 from servicerw.catalog.services import CatalogService
 from servicerw.core import i18n
 from servicerw.core.auth import safe_next
+from servicerw.core.pagecache import PUBLIC_PAGE
 from servicerw.core.web import language_cookie
 
 
 class HomeController(Controller):
     path = "/"
 
-    @get("/", name="home")
+    @get("/", name="home", opt=PUBLIC_PAGE)
     async def home(
         self, businesses: NamedDependency[BusinessService], catalog: NamedDependency[CatalogService]
     ) -> Template:

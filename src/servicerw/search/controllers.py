@@ -17,6 +17,7 @@ from markupsafe import escape
 from servicerw.analytics.services import AnalyticsWriter
 from servicerw.catalog.services import CatalogService
 from servicerw.core import i18n
+from servicerw.core.pagecache import PUBLIC_PAGE
 from servicerw.core.web import wants_fragment
 from servicerw.search.services import (
     DEFAULT_RADIUS_KM,
@@ -106,7 +107,7 @@ class SearchController(Controller):
     path = "/"
     request_class = HTMXRequest
 
-    @get("/search", name="search")
+    @get("/search", name="search", opt=PUBLIC_PAGE)
     async def search(
         self,
         request: HTMXRequest,
@@ -140,7 +141,7 @@ class SearchController(Controller):
             return Template("search/_results.html", context=context, headers={**VARY, **push})
         return Template("search/page.html", context=context, headers=VARY)
 
-    @get("/search/suggest", name="suggest")
+    @get("/search/suggest", name="suggest", opt={**PUBLIC_PAGE, "page_cache_max_age": 0})
     async def suggest(
         self,
         search: NamedDependency[SearchService],
@@ -154,7 +155,7 @@ class SearchController(Controller):
             headers={"cache-control": "no-cache"},
         )
 
-    @get(["/c/{slug:str}", "/p/{slug:str}"], name="browse")
+    @get(["/c/{slug:str}", "/p/{slug:str}"], name="browse", opt=PUBLIC_PAGE)
     async def browse(
         self,
         request: HTMXRequest,
