@@ -27,11 +27,11 @@ def live_server(migrated_db):
 
 def load(migrated_db: str, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "load.py"), "--duration", "2", "--timeout", "10", *args],
+        [sys.executable, str(ROOT / "bench" / "load.py"), "--duration", "2", "--timeout", "60", *args],
         env={**os.environ, "DATABASE_URL": migrated_db},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
