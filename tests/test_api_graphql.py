@@ -3,6 +3,8 @@ depth, size and cost limits; no GraphiQL."""
 
 from __future__ import annotations
 
+import contextvars
+
 import asyncpg
 import pytest
 
@@ -39,17 +41,29 @@ async def _businesses_with_reviews(db, count: int) -> None:
 
 
 class StatementLog:
-    """Every statement asyncpg sends to PostgreSQL while installed (the app runs in this process)."""
+    """The statements asyncpg sends to PostgreSQL for the requests made inside `with log:` (the app runs in this
+    process; the request inherits the context). Background loops (photo worker, outbox) run in contexts of
+    their own and are not counted."""
 
     def __init__(self, monkeypatch) -> None:
         self.statements: list[str] = []
+        self._active = contextvars.ContextVar("statement_log", default=False)
         original = asyncpg.connection.Connection._execute
+        active = self._active
 
         async def logged(conn, query, *args, **kwargs):
-            self.statements.append(query)
+            if active.get():
+                self.statements.append(query)
             return await original(conn, query, *args, **kwargs)
 
         monkeypatch.setattr(asyncpg.connection.Connection, "_execute", logged)
+
+    def __enter__(self) -> StatementLog:
+        self._token = self._active.set(True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._active.reset(self._token)
 
     def about(self, *tables: str) -> list[str]:
         return [q for q in self.statements if any(t in q for t in tables)]
@@ -58,8 +72,8 @@ class StatementLog:
 async def test_nested_reviews_of_a_result_page_take_one_query(client, db, monkeypatch):
     await _businesses_with_reviews(db, 12)
     key, _ = await api_key(db, tier="premium")
-    log = StatementLog(monkeypatch)
-    response = await client.post("/graphql", json={"query": NESTED}, headers=bearer(key))
+    with StatementLog(monkeypatch) as log:
+        response = await client.post("/graphql", json={"query": NESTED}, headers=bearer(key))
     assert response.status_code == 200, response.text
     data = response.json()["data"]["search"]
     assert data["total"] == 12 and len(data["items"]) == 12
