@@ -129,11 +129,13 @@ async def drop_abandoned_databases(admin_url: str) -> list[str]:
         await conn.close()
 
 
-def start_server(env: dict[str, str], port: int, timeout: float = 60, workers: int = 1) -> tuple[subprocess.Popen, str]:
+def start_server(
+    env: dict[str, str], port: int, timeout: float = 60, workers: int = 1, **popen
+) -> tuple[subprocess.Popen, str]:
     """`servicerw serve` (`workers` Granian worker processes) on `port`, once /readyz answers 200; returns it and
-    its URL."""
+    its URL. `popen`: more subprocess.Popen arguments (e.g. stderr=a file)."""
     servicerw = str(Path(sys.executable).with_name("servicerw"))
-    server = subprocess.Popen([servicerw, "serve", "--port", str(port), "--workers", str(workers)], env=env)
+    server = subprocess.Popen([servicerw, "serve", "--port", str(port), "--workers", str(workers)], env=env, **popen)
     url = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:
