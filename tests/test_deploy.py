@@ -593,65 +593,47 @@ def test_compose_readme_states_the_minimum_compose_version():
 
 # The custom resources the manifests use: their required fields and the values this deployment relies on
 # (the operators' CRDs are not vendored; these catch a typo or a missing field, not every mistake).
+STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+
+
+def resource_schema(required: list[str], properties: dict) -> dict:
+    """A namespaced custom resource whose spec has these required fields and properties."""
+    return {
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "metadata": {"type": "object", "required": ["name", "namespace"]},
+            "spec": {"type": "object", "required": required, "properties": properties},
+        },
+    }
+
+
 CRD_SCHEMAS = {
-    ("postgresql.cnpg.io/v1", "Cluster"): {
-        "type": "object",
-        "required": ["apiVersion", "kind", "metadata", "spec"],
-        "properties": {
-            "metadata": {"type": "object", "required": ["name", "namespace"]},
-            "spec": {
+    ("postgresql.cnpg.io/v1", "Cluster"): resource_schema(
+        ["instances", "storage"],
+        {
+            "instances": {"type": "integer", "minimum": 1},
+            "imageName": {"type": "string", "pattern": r"^[^:]+:[0-9][^:]*$"},
+            "storage": {"type": "object", "required": ["size"]},
+            "bootstrap": {"type": "object", "properties": {"initdb": {"required": ["database", "owner"]}}},
+            "postgresql": {"type": "object", "properties": {"parameters": STRING_MAP}},
+        },
+    ),
+    ("postgresql.cnpg.io/v1", "Pooler"): resource_schema(
+        ["cluster", "pgbouncer"],
+        {
+            "cluster": {"type": "object", "required": ["name"]},
+            "instances": {"type": "integer", "minimum": 1},
+            "type": {"enum": ["rw", "ro"]},
+            "pgbouncer": {
                 "type": "object",
-                "required": ["instances", "storage"],
-                "properties": {
-                    "instances": {"type": "integer", "minimum": 1},
-                    "imageName": {"type": "string", "pattern": r"^[^:]+:[0-9][^:]*$"},
-                    "storage": {"type": "object", "required": ["size"]},
-                    "bootstrap": {
-                        "type": "object",
-                        "properties": {"initdb": {"type": "object", "required": ["database", "owner"]}},
-                    },
-                    "postgresql": {
-                        "type": "object",
-                        "properties": {"parameters": {"type": "object", "additionalProperties": {"type": "string"}}},
-                    },
-                },
+                "properties": {"poolMode": {"enum": ["session", "transaction"]}, "parameters": STRING_MAP},
             },
         },
-    },
-    ("postgresql.cnpg.io/v1", "Pooler"): {
-        "type": "object",
-        "required": ["apiVersion", "kind", "metadata", "spec"],
-        "properties": {
-            "metadata": {"type": "object", "required": ["name", "namespace"]},
-            "spec": {
-                "type": "object",
-                "required": ["cluster", "pgbouncer"],
-                "properties": {
-                    "cluster": {"type": "object", "required": ["name"]},
-                    "instances": {"type": "integer", "minimum": 1},
-                    "type": {"enum": ["rw", "ro"]},
-                    "pgbouncer": {
-                        "type": "object",
-                        "properties": {
-                            "poolMode": {"enum": ["session", "transaction"]},
-                            "parameters": {"type": "object", "additionalProperties": {"type": "string"}},
-                        },
-                    },
-                },
-            },
-        },
-    },
-    ("monitoring.coreos.com/v1", "ServiceMonitor"): {
-        "type": "object",
-        "required": ["apiVersion", "kind", "metadata", "spec"],
-        "properties": {
-            "spec": {
-                "type": "object",
-                "required": ["selector", "endpoints"],
-                "properties": {"endpoints": {"type": "array", "minItems": 1, "items": {"type": "object"}}},
-            }
-        },
-    },
+    ),
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): resource_schema(
+        ["selector", "endpoints"], {"endpoints": {"type": "array", "minItems": 1, "items": {"type": "object"}}}
+    ),
 }
 
 
