@@ -514,7 +514,7 @@ def test_caddy_serves_the_app_and_photo_variants_only():
     caddyfile = CADDYFILE.read_text(encoding="utf-8")
     assert "{$DOMAIN}" in caddyfile and "email {$ACME_EMAIL}" in caddyfile  # automatic HTTPS, HTTP redirected
     assert "reverse_proxy app:8000" in caddyfile and "reverse_proxy minio:9000" in caddyfile
-    assert "handle_path /media/*" in caddyfile and "rewrite * /{$S3_BUCKET}{uri}" in caddyfile
+    assert "handle_path /media/*" in caddyfile and "rewrite * /{$S3_BUCKET}{path}" in caddyfile
     variant = caddy_variant_pattern()
     variants, originals = app_photo_keys()
     for key in variants:
