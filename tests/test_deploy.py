@@ -1036,15 +1036,18 @@ def test_the_service_monitor_selects_the_web_service_with_the_metrics_token():
 
 async def test_prometheus_scrapes_a_pod_by_its_address_while_other_paths_keep_the_host_check(migrated_db):
     """Kubernetes' Prometheus asks http://<pod IP>:8000/metrics: the Host is that address, never in ALLOWED_HOSTS."""
-    from dataclasses import replace
-
     from litestar.testing import AsyncTestClient
 
     from servicerw.app import create_app
-    from tests.test_account_hardening import production
+    from servicerw.settings import EmailSettings, ServerSettings, Settings
 
-    settings = production(allowed_hosts=("servicerw.example.rw", "localhost"))
-    settings = replace(settings, server=replace(settings.server, metrics_token="scrape-me"))
+    server = ServerSettings(
+        environment="production",
+        public_url="https://servicerw.example.rw",
+        allowed_hosts=("servicerw.example.rw", "localhost"),
+        metrics_token="scrape-me",
+    )
+    settings = Settings(server=server, email=EmailSettings(providers=("smtp",), smtp_url="smtp://127.0.0.1:25"))
     client = AsyncTestClient(app=create_app(settings), base_url="http://10.1.2.3:8000")  # no lifespan: the run's pool
     assert (await client.get("/metrics", headers={"authorization": "Bearer scrape-me"})).status_code == 200
     assert (await client.get("/metrics")).status_code == 404  # still the token
