@@ -16,17 +16,48 @@ test: setup browser services
     {{py}} -m pytest tests
     {{py}} -m pytest e2e
 
-# Create the virtualenv and install the project with its pinned dependencies (idempotent).
+# Create the virtualenv and install the project with its locked dependencies (requirements-dev.lock: dev and
+# demo extras, hashes checked; idempotent).
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
     if [ ! -x {{py}} ]; then python3 -m venv {{venv}}; fi
-    stamp={{venv}}/.installed-$(sha1sum pyproject.toml | cut -c1-12)
+    stamp={{venv}}/.installed-$(cat pyproject.toml requirements-dev.lock | sha1sum | cut -c1-12)
     if [ ! -f "$stamp" ]; then
         {{py}} -m pip install --quiet --upgrade pip
-        {{py}} -m pip install --quiet -e '.[dev]'
+        {{py}} -m pip install --quiet --require-hashes -r requirements-dev.lock
+        {{py}} -m pip install --quiet --no-deps -e .
         rm -f {{venv}}/.installed-* && touch "$stamp"
     fi
+
+# Pin every dependency for Python 3.11-3.13 on every platform, with hashes: requirements.lock (the production
+# image: no dev, no demo) and requirements-dev.lock (`just setup`). Run it after changing pyproject.toml.
+lock: setup
+    {{bin}}/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet -o requirements.lock
+    {{bin}}/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --extra dev --extra demo --quiet -o requirements-dev.lock
+
+# The fast tests (no server, browser or database) on Python 3.12 and 3.13 too, each in its own virtualenv
+# (.venv-3.12, .venv-3.13; pyenv's interpreters when present, else python3.12/python3.13 on PATH).
+test-pythons *ARGS: setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    for version in 3.12 3.13; do
+        python=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/$version.*/bin/python3 2>/dev/null | sort -V | tail -1 || true)
+        python=${python:-$(command -v python$version || true)}
+        if [ -z "$python" ]; then echo "no Python $version (pyenv install $version)" >&2; exit 1; fi
+        venv=.venv-$version
+        stamp=$venv/.installed-$(cat pyproject.toml requirements-dev.lock | sha1sum | cut -c1-12)
+        if [ ! -f "$stamp" ]; then
+            rm -rf "$venv" && "$python" -m venv "$venv"
+            "$venv/bin/python" -m pip install --quiet --upgrade pip
+            "$venv/bin/python" -m pip install --quiet --require-hashes -r requirements-dev.lock
+            "$venv/bin/python" -m pip install --quiet --no-deps -e .
+            touch "$stamp"
+        fi
+        echo "== Python $("$venv/bin/python" -c 'import platform; print(platform.python_version())')"
+        "$venv/bin/python" -m pytest -q -p no:randomly {{ARGS}} \
+            tests/test_deploy.py tests/test_architecture.py tests/test_media_processing.py tests/test_typed_results.py
+    done
 
 # Debian's Chromium for Playwright (Playwright cannot download browsers here).
 browser:

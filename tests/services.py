@@ -130,14 +130,12 @@ async def drop_abandoned_databases(admin_url: str) -> list[str]:
 
 
 def start_server(
-    env: dict[str, str], port: int, timeout: float = 60, workers: int = 1, stdout=None
+    env: dict[str, str], port: int, timeout: float = 60, workers: int = 1, **popen
 ) -> tuple[subprocess.Popen, str]:
     """`servicerw serve` (`workers` Granian worker processes) on `port`, once /readyz answers 200; returns it and
-    its URL. `stdout`: where its output (the JSON log lines) goes, e.g. an open file; default the test's."""
+    its URL. `popen`: more subprocess.Popen arguments (e.g. stderr=a file)."""
     servicerw = str(Path(sys.executable).with_name("servicerw"))
-    server = subprocess.Popen(
-        [servicerw, "serve", "--port", str(port), "--workers", str(workers)], env=env, stdout=stdout
-    )
+    server = subprocess.Popen([servicerw, "serve", "--port", str(port), "--workers", str(workers)], env=env, **popen)
     url = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:

@@ -95,6 +95,18 @@ def _media_files(storage: LocalStorage) -> Any:
     )
 
 
+async def _warn_if_degraded(settings: Settings, services: Services) -> None:
+    """Valkey or S3 unreachable at boot: each web process starts anyway (in-process caches and limits, photo
+    placeholders, uploads refused with a message), as when they fail later, and says so loudly; /readyz shows it."""
+    down = []
+    if settings.valkey.url and not await services.store.ping():
+        down.append("valkey")
+    if not isinstance(services.storage, LocalStorage) and not await services.storage.ping():
+        down.append("storage")
+    if down:
+        log.error("starting_degraded", down=down, readyz="/readyz reports them until they answer again")
+
+
 API_DESCRIPTION = """ServiceRW's public API: the directory's businesses, reviews, categories and places, and, for
 owners with an API key, their messages and statistics.
 
@@ -177,6 +189,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         await replicas.start(settings.database, db.engine().pool)  # nothing without DATABASE_REPLICA_URLS
         if isinstance(storage, LocalStorage):
             await storage.ping()
+        await _warn_if_degraded(settings, services)
         await services.catalog.ensure_loaded()
         services.analytics.start()
         for worker in workers:
@@ -248,7 +261,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             brotli_quality=5,
             exclude_opt_key="skip_compression",
         ),
-        allowed_hosts=AllowedHostsConfig(allowed_hosts=list(settings.server.allowed_hosts))
+        # /metrics is exempt: Prometheus scrapes each pod by its IP address (its Host), sends the bearer token, and
+        # the answer holds no link or host-dependent content.
+        allowed_hosts=AllowedHostsConfig(allowed_hosts=list(settings.server.allowed_hosts), exclude=["^/metrics$"])
         if settings.server.allowed_hosts != ("*",)
         else None,
         # The sessions store is the one the services were given (deactivation deletes sessions in it).

