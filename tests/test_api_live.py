@@ -24,7 +24,10 @@ EXAMPLES = 100  # valid requests per operation, and half as many invalid ones: 1
 
 @pytest.fixture(scope="module")
 def live_api(migrated_db):
-    server, url = start_server({**os.environ, "DATABASE_POOL_MAX": "10"}, free_port(), workers=2)
+    # 150 requests at once must all reach the API limiter: none shed as overload (MAX_IN_FLIGHT) or refused after
+    # waiting for one of the 10 connections on a busy machine (DATABASE_POOL_TIMEOUT).
+    overrides = {"DATABASE_POOL_MAX": "10", "MAX_IN_FLIGHT": "0", "DATABASE_POOL_TIMEOUT": "30"}
+    server, url = start_server({**os.environ, **overrides}, free_port(), workers=2)
     yield url
     stop_server(server)
 
