@@ -23,6 +23,22 @@ RUN groupadd --system --gid 10001 servicerw \
 
 WORKDIR /app
 
+# `servicerw backup`/`restore` run PostgreSQL's pg_dump/pg_restore, of the server's major version (Debian 12 only
+# has 15): from the PostgreSQL project's apt repository. POSTGRES_CLIENTS lists the majors to install (compose
+# runs PostgreSQL 16); `servicerw backup` picks the one matching the server, else the closest newer one.
+ARG POSTGRES_CLIENTS="16"
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && install -d /usr/share/postgresql-common/pgdg \
+    && curl -fsSL -o /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc \
+        https://www.postgresql.org/media/keys/ACCC4CF8.asc \
+    && echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt bookworm-pgdg main" \
+        > /etc/apt/sources.list.d/pgdg.list \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends $(for v in $POSTGRES_CLIENTS; do echo "postgresql-client-$v"; done) \
+    && apt-get purge -y --auto-remove curl \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, in their own layer: it is rebuilt only when pyproject.toml changes.
 COPY pyproject.toml README.md ./
 RUN mkdir -p src/servicerw \

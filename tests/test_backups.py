@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from dataclasses import replace
@@ -178,6 +179,7 @@ async def test_a_backup_restores_into_a_new_database_and_bucket_with_equal_count
     assert manifest["database"]["name"] == f"{PREFIX}_src" and manifest["app_version"]
     assert manifest["database"]["sha256"] == hashlib.sha256((first_backup / "database.dump").read_bytes()).hexdigest()
     assert leftovers(first_backup.parent) == [first_backup.name]  # no temporary folder left behind
+    assert stat.S_IMODE(first_backup.stat().st_mode) == 0o700  # personal data: readable by its owner only
 
     target, bucket = await new_database("restored"), f"backups-restored-{os.getpid()}"
     assert not await storage(bucket).ping()  # the bucket does not exist yet: restore makes it
@@ -189,8 +191,8 @@ async def test_a_backup_restores_into_a_new_database_and_bucket_with_equal_count
     assert await counts(target) == before_counts
     assert await bucket_checksums(bucket) == before_objects
     webp = next(o["key"] for o in manifest["objects"] if o["key"].endswith(".webp"))
-    stat = await asyncio.to_thread(storage(bucket).client.stat_object, bucket, webp)
-    assert stat.content_type == "image/webp"  # browsers get the images as before
+    info = await asyncio.to_thread(storage(bucket).client.stat_object, bucket, webp)
+    assert info.content_type == "image/webp"  # browsers get the images as before
     # The restored database is at the same migration: the next deploy's `migrate` has nothing to do.
     migrate = await servicerw("migrate", DATABASE_URL=target)
     assert migrate.returncode == 0, migrate.stderr

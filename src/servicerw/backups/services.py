@@ -320,7 +320,7 @@ def backup(settings: Settings, dest: Path, keep: int, progress: Progress = print
         name = _new_name(dest, now)
         work = dest / f".tmp-{name}"
         try:
-            work.mkdir()
+            work.mkdir(mode=0o700)  # personal data (emails, password hashes, messages): for its owner only
             manifest = asyncio.run(_write(settings, work, dest, now, progress))
             work.rename(dest / name)
             _fsync(dest)
