@@ -210,11 +210,15 @@ async def test_restore_refuses_a_database_that_is_not_empty_unless_yes(source, f
         assert await conn.fetchval("SELECT note FROM leftover") == "keep me?"
         assert not await storage(bucket).ping()  # nothing was put in the bucket either
 
-        done = await servicerw("restore", str(first_backup), "--yes", DATABASE_URL=target, S3_BUCKET=bucket)
-        assert done.returncode == 0, done.stderr
-        assert await conn.fetchval("SELECT to_regclass('leftover')") is None
+        # A session still connected (the app, a worker…): even with --yes, nothing is deleted.
+        busy = await servicerw("restore", str(first_backup), "--yes", DATABASE_URL=target, S3_BUCKET=bucket)
+        assert busy.returncode != 0 and "stop the app and the workers first" in busy.stderr, busy.stderr
+        assert await conn.fetchval("SELECT note FROM leftover") == "keep me?"
     finally:
         await conn.close()
+    done = await servicerw("restore", str(first_backup), "--yes", DATABASE_URL=target, S3_BUCKET=bucket)
+    assert done.returncode == 0, done.stderr
+    assert "leftover" not in await counts(target)
     assert await counts(target) == json.loads((first_backup / "manifest.json").read_text())["tables"]
     assert await bucket_checksums(bucket) == await bucket_checksums(source["bucket"])
 

@@ -437,30 +437,49 @@ async def _empty_database(conn: asyncpg.Connection) -> None:
         ) from error
 
 
+async def _other_sessions(conn: asyncpg.Connection) -> list[str]:
+    """Who else is connected to this database (the app, workers, a console), as `application (address)`."""
+    rows = await conn.fetch(
+        """SELECT coalesce(nullif(application_name, ''), usename::text, '?') AS who, client_addr::text AS addr
+           FROM pg_stat_activity
+           WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"""
+    )
+    return [f"{r['who']} ({r['addr'] or 'local'})" for r in rows]
+
+
 async def _restore_database(settings: DatabaseSettings, path: Path, manifest: dict, yes: bool, progress: Progress):
+    """Everything that can refuse is checked before the database is emptied: emptiness (--yes), other
+    sessions, a pg_restore of the right version, and that it reads the archive."""
     conn = await _connect(settings)
     try:
         name = await conn.fetchval("SELECT current_database()")
         server = int(await conn.fetchval("SHOW server_version_num")) // 10000
         existing = await _database_objects(conn)
+        if existing and not yes:
+            raise BackupError(
+                f"the database {name} is not empty ({existing} tables, sequences or extensions): restore into "
+                "an empty database, or add --yes to delete everything in it first; nothing was restored"
+            )
+        others = await _other_sessions(conn) if existing else []
+        if others:
+            raise BackupError(
+                f"{len(others)} other sessions are connected to the database {name}: "
+                + ", ".join(sorted(others)[:10])
+                + "; stop the app and the workers first; nothing was restored"
+            )
+        at_least = max(server, manifest["database"].get("pg_dump_major", 0))
+        tool, _ = await asyncio.to_thread(find_tool, "pg_restore", at_least)
+        url, env = libpq_connection(settings)
+        # Comments on extensions belong to the extensions' owner (a superuser): left out, so that the app's own
+        # database user, without superuser rights, can restore.
+        listing = await run_tool([str(tool), "--list", str(path / DUMP)], env, "pg_restore --list")
+        keep = [line for line in listing.splitlines() if not re.search(r"\bCOMMENT - EXTENSION\b", line)]
         if existing:
-            if not yes:
-                raise BackupError(
-                    f"the database {name} is not empty ({existing} tables, sequences or extensions): restore into "
-                    "an empty database, or add --yes to delete everything in it first; nothing was restored"
-                )
             progress(f"deleting everything in database {name} (--yes) …")
             await _empty_database(conn)
     finally:
         await conn.close()
-    at_least = max(server, manifest["database"].get("pg_dump_major", 0))
-    tool, _ = await asyncio.to_thread(find_tool, "pg_restore", at_least)
-    url, env = libpq_connection(settings)
     progress(f"restoring database {name} with {tool} …")
-    # Comments on extensions belong to the extensions' owner (a superuser): left out, so that the app's own
-    # database user, without superuser rights, can restore.
-    listing = await run_tool([str(tool), "--list", str(path / DUMP)], env, "pg_restore --list")
-    keep = [line for line in listing.splitlines() if not re.search(r"\bCOMMENT - EXTENSION\b", line)]
     with tempfile.NamedTemporaryFile("w", suffix=".list") as use_list:
         use_list.write("\n".join(keep) + "\n")
         use_list.flush()
