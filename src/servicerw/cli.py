@@ -1,4 +1,4 @@
-"""The `servicerw` command: serve, worker, migrate, seed, demo, make-admin, partitions, api-key."""
+"""The `servicerw` command: serve, worker, migrate, seed, demo, make-admin, partitions, api-key, backup, restore."""
 
 from __future__ import annotations
 
@@ -211,6 +211,55 @@ def partitions(_args: argparse.Namespace) -> None:
             "detached partitions kept as ordinary tables (archive with pg_dump -t NAME, then DROP TABLE NAME): "
             + ", ".join(detached)
         )
+
+
+# --- backups ------------------------------------------------------------------------------------
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+
+
+def backup(args: argparse.Namespace) -> None:
+    """The database (pg_dump) and every stored image into BACKUP_DIR/<UTC time>/, then retention."""
+    from servicerw.backups.services import BackupError
+    from servicerw.backups.services import backup as run_backup
+
+    settings = _database_settings()
+    dest = args.dest or settings.backup.dir
+    keep = settings.backup.keep if args.keep is None else args.keep
+    try:
+        done = run_backup(settings, dest, keep)
+    except BackupError as error:
+        _fail(f"backup failed, nothing was kept: {error}")
+    print(
+        f"backup written: {done.path} (database {_size(done.dump_bytes)}, {sum(done.tables.values()):,} rows in "
+        f"{len(done.tables)} tables; {done.objects:,} objects, {_size(done.object_bytes)}, "
+        f"{done.reused:,} unchanged since the previous backup)"
+    )
+    for path in done.removed:
+        print(f"removed old backup {path} (keeping the newest {keep})")
+
+
+def restore(args: argparse.Namespace) -> None:
+    """Check a backup, then restore it into DATABASE_URL and the image storage."""
+    from servicerw.backups.services import BackupError
+    from servicerw.backups.services import restore as run_restore
+
+    settings = _database_settings()
+    try:
+        done = asyncio.run(run_restore(settings, args.path, args.yes))
+    except BackupError as error:
+        _fail(str(error))
+    print(f"restored database {done.database}: {sum(done.tables.values()):,} rows in {len(done.tables)} tables")
+    for table, rows in done.tables.items():
+        print(f"  {table:<32} {rows:>12,}")
+    print(f"restored {done.objects:,} objects ({_size(done.object_bytes)}) into {done.storage}")
+
+
+def _keep_count(raw: str) -> int | None:
+    """--keep N; empty (an unset ${BACKUP_KEEP} in a schedule) means the setting's default."""
+    return int(raw) if raw.strip() else None
 
 
 # --- serve ---------------------------------------------------------------------------------------
@@ -563,6 +612,16 @@ def main(argv: list[str] | None = None) -> None:
     p_key_create.add_argument("--tier", choices=("free", "basic", "premium"), default="free")
     p_key_create.add_argument("--name", default="script")
     p_key_create.set_defaults(func=api_key)
+
+    p_backup = sub.add_parser("backup", help="back up the database and the stored images (BACKUP_DIR)")
+    p_backup.add_argument("--dest", type=Path, default=None, help="folder of the backups (default: BACKUP_DIR)")
+    p_backup.add_argument("--keep", type=_keep_count, default=None, help="backups kept (default: BACKUP_KEEP, 7)")
+    p_backup.set_defaults(func=backup)
+
+    p_restore = sub.add_parser("restore", help="restore a backup into DATABASE_URL and the image storage")
+    p_restore.add_argument("path", type=Path, help="a backup folder, BACKUP_DIR/<UTC time>")
+    p_restore.add_argument("--yes", action="store_true", help="delete everything in a non-empty database first")
+    p_restore.set_defaults(func=restore)
 
     p_demo = sub.add_parser("demo", help="run with sample data; embedded database when DATABASE_URL is unset")
     server_args(p_demo, "127.0.0.1")

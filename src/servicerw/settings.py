@@ -305,6 +305,15 @@ class PageCacheSettings:
 
 
 @dataclass(frozen=True)
+class BackupSettings:
+    # `servicerw backup` writes DIR/<UTC timestamp>/ (database dump, objects, manifest) here; compose and
+    # Kubernetes mount a volume at /backups. Relative paths are taken from the current directory.
+    dir: Path = field(default_factory=lambda: Path(_env("BACKUP_DIR", "backups")))
+    # How many backups are kept: the newest BACKUP_KEEP complete ones, older ones are deleted.
+    keep: int = field(default_factory=lambda: _env_int("BACKUP_KEEP", 7))
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     valkey: ValkeySettings = field(default_factory=ValkeySettings)
@@ -315,6 +324,7 @@ class Settings:
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     page_cache: PageCacheSettings = field(default_factory=PageCacheSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
 
 
 class ConfigurationError(ValueError):

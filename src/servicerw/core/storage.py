@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import mimetypes
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -21,6 +24,16 @@ from servicerw.settings import StorageSettings
 log = structlog.get_logger(__name__)
 
 IMAGE_WIDTHS = (320, 640, 1280)
+CACHE_CONTROL = "public, max-age=31536000, immutable"  # keys are random and never rewritten
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One object as a listing shows it (for backups: what is there, and whether it changed)."""
+
+    key: str
+    size: int
+    etag: str  # S3's ETag; for the local folder, size and modification time
 
 
 class StorageUnavailable(RuntimeError):
@@ -40,6 +53,9 @@ class Storage(Protocol):
     async def get(self, key: str) -> bytes: ...
     async def delete(self, key: str) -> None: ...
     def url(self, key: str) -> str: ...
+    async def list_objects(self) -> list[StoredObject]: ...
+    async def download_file(self, key: str, path: Path) -> str: ...
+    async def upload_file(self, key: str, path: Path, content_type: str) -> None: ...
 
 
 def variant_key(storage_key: str, width: int, ext: str) -> str:
@@ -80,6 +96,33 @@ class LocalStorage:
 
     def url(self, key: str) -> str:
         return f"{self.base_url}/{key}"
+
+    async def list_objects(self) -> list[StoredObject]:
+        def walk() -> list[StoredObject]:
+            if not self.root.is_dir():
+                return []
+            found = []
+            for path in sorted(self.root.rglob("*")):
+                if path.is_file():
+                    stat = path.stat()
+                    key = path.relative_to(self.root).as_posix()
+                    found.append(StoredObject(key, stat.st_size, f"{stat.st_size}-{stat.st_mtime_ns}"))
+            return found
+
+        return await asyncio.to_thread(walk)
+
+    async def download_file(self, key: str, path: Path) -> str:
+        """Copy the object to `path`; returns its content type (guessed from the key: files have none)."""
+        try:
+            await asyncio.to_thread(shutil.copyfile, self._path(key), path)
+        except FileNotFoundError as error:
+            raise ObjectMissing(key) from error
+        return mimetypes.guess_type(key)[0] or "application/octet-stream"
+
+    async def upload_file(self, key: str, path: Path, content_type: str) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(shutil.copyfile, path, target)
 
 
 class S3Storage:
@@ -133,7 +176,7 @@ class S3Storage:
             io.BytesIO(data),
             len(data),
             content_type=content_type,
-            metadata={"Cache-Control": "public, max-age=31536000, immutable"},
+            metadata={"Cache-Control": CACHE_CONTROL},
         )
 
     async def get(self, key: str) -> bytes:
@@ -152,6 +195,42 @@ class S3Storage:
 
     def url(self, key: str) -> str:
         return f"{self.public_base}/{key}"
+
+    async def list_objects(self) -> list[StoredObject]:
+        def listing() -> list[StoredObject]:
+            return [
+                StoredObject(item.object_name, item.size, (item.etag or "").strip('"'))
+                for item in self.client.list_objects(self.bucket, recursive=True)
+                if not item.is_dir
+            ]
+
+        return await self._run(listing)
+
+    async def download_file(self, key: str, path: Path) -> str:
+        """Stream the object into `path` (never whole in memory); returns its content type."""
+
+        def fetch() -> str:
+            response = self.client.get_object(self.bucket, key)
+            try:
+                with path.open("wb") as out:
+                    for chunk in response.stream(1 << 20):
+                        out.write(chunk)
+                return response.headers.get("Content-Type") or "application/octet-stream"
+            finally:
+                response.close()
+                response.release_conn()
+
+        return await self._run(fetch)
+
+    async def upload_file(self, key: str, path: Path, content_type: str) -> None:
+        await self._run(
+            self.client.fput_object,
+            self.bucket,
+            key,
+            str(path),
+            content_type=content_type,
+            metadata={"Cache-Control": CACHE_CONTROL},
+        )
 
 
 def build_storage(settings: StorageSettings) -> Storage:
