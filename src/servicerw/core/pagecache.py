@@ -442,10 +442,11 @@ class PageCache:
         etag = f'W/"{entry.tag}-{hashlib.blake2b(token.encode(), digest_size=4).hexdigest()}"'
         if set_cookie or not max_age:
             # A page that sets the visitor's CSRF cookie is the visitor's own; max-age 0: revalidate each time.
-            visibility = "private" if set_cookie else "public"
-            cache_control = f"{visibility}, max-age={max_age}" if max_age else f"{visibility}, no-cache"
+            cache_control = "private, no-cache" if set_cookie else "public, no-cache"
         else:
-            cache_control = f"public, max-age={max_age}, s-maxage={max_age}, stale-while-revalidate={max_age}"
+            # Browsers revalidate every time (a 304 from this cache costs little) so that a suspension or an
+            # edit shows at once; shared caches (a CDN) may keep the page `max_age` seconds.
+            cache_control = f"public, max-age=0, must-revalidate, s-maxage={max_age}, stale-while-revalidate={max_age}"
         common = [
             ("cache-control", cache_control),
             ("etag", etag),
