@@ -350,6 +350,10 @@ def _metrics_dir() -> Path | None:
     return None if configured else path
 
 
+BACKLOG = 4096  # the listen queue (Linux caps it at net.core.somaxconn, 4096 by default)
+BACKPRESSURE = 16384  # connections one worker serves at once (each an open socket: see `ulimit -n`)
+
+
 def _run_granian(host: str, port: int, workers: int, metrics_dir: Path | None = None) -> None:
     import shutil
 
@@ -365,6 +369,12 @@ def _run_granian(host: str, port: int, workers: int, metrics_dir: Path | None = 
             interface=Interfaces.ASGI,
             factory=True,
             log_access=False,  # the app logs each request itself (core/observe.py), with its id and route
+            # Granian admits `backpressure` connections per worker and leaves the others unread: browsers keep
+            # their connection open between pages, so with its default (backlog / workers) a few hundred idle
+            # visitors made the next ones wait 30 s while the CPU idled. Admit them all; the app's own
+            # MAX_IN_FLIGHT (core/capacity.py) sheds real overload with an immediate 503.
+            backlog=BACKLOG,
+            backpressure=BACKPRESSURE,
         ).serve()
     finally:
         if metrics_dir is not None:
