@@ -1033,21 +1033,34 @@ def test_the_service_monitor_selects_the_web_service_with_the_metrics_token():
 # --- what the deployments rely on in the app ----------------------------------------------------------
 
 
-async def test_prometheus_scrapes_a_pod_by_its_address_while_other_paths_keep_the_host_check(migrated_db):
-    """Kubernetes' Prometheus asks http://<pod IP>:8000/metrics: the Host is that address, never in ALLOWED_HOSTS."""
-    from litestar.testing import AsyncTestClient
+def test_prometheus_scrapes_a_pod_by_its_address_while_other_paths_keep_the_host_check(migrated_db):
+    """Kubernetes' Prometheus asks http://<pod IP>:8000/metrics: the Host is that address, never in ALLOWED_HOSTS.
+    A real production server of its own (the app's database pool belongs to one process and event loop: a second
+    in-process app in another thread would share it)."""
+    import os
 
-    from servicerw.app import create_app
-    from servicerw.settings import EmailSettings, ServerSettings, Settings
+    import httpx
 
-    server = ServerSettings(
-        environment="production",
-        public_url="https://servicerw.example.rw",
-        allowed_hosts=("servicerw.example.rw", "localhost"),
-        metrics_token="scrape-me",
-    )
-    settings = Settings(server=server, email=EmailSettings(providers=("smtp",), smtp_url="smtp://127.0.0.1:25"))
-    client = AsyncTestClient(app=create_app(settings), base_url="http://10.1.2.3:8000")  # no lifespan: the run's pool
-    assert (await client.get("/metrics", headers={"authorization": "Bearer scrape-me"})).status_code == 200
-    assert (await client.get("/metrics")).status_code == 404  # still the token
-    assert (await client.get("/healthz")).status_code == 400  # the host check, everywhere else
+    from tests.helpers import free_port
+    from tests.services import start_server, stop_server
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": migrated_db,
+        "SERVICERW_ENV": "production",
+        "PUBLIC_URL": "https://servicerw.example.rw",
+        "ALLOWED_HOSTS": f"servicerw.example.rw,127.0.0.1:{port}",  # the second for start_server's /readyz
+        "METRICS_TOKEN": "scrape-me",
+        "EMAIL_PROVIDERS": "smtp",
+        "SMTP_URL": "smtp://127.0.0.1:25",
+        "WEB_BACKGROUND": "false",
+    }
+    server, url = start_server(env, port)
+    try:
+        pod = {"host": "10.1.2.3:8000"}
+        assert httpx.get(f"{url}/metrics", headers={**pod, "authorization": "Bearer scrape-me"}).status_code == 200
+        assert httpx.get(f"{url}/metrics", headers=pod).status_code == 404  # still the token
+        assert httpx.get(f"{url}/healthz", headers=pod).status_code == 400  # the host check, everywhere else
+    finally:
+        stop_server(server)
