@@ -350,8 +350,19 @@ def _metrics_dir() -> Path | None:
     return None if configured else path
 
 
-BACKLOG = 4096  # the listen queue (Linux caps it at net.core.somaxconn, 4096 by default)
-BACKPRESSURE = 16384  # connections one worker serves at once (each an open socket: see `ulimit -n`)
+def _admission() -> dict[str, int]:
+    """Granian admits `backpressure` connections per worker (default backlog / workers) and leaves the others
+    unread: browsers keep their connection open between pages, so a few hundred idle visitors can make the
+    next ones wait while the CPU idles (seen with `just bench-load`: 6,212 timeouts at 5,000 paced users).
+    `SERVER_BACKPRESSURE` (e.g. 16384) admits them all and leaves real overload to MAX_IN_FLIGHT; `SERVER_BACKLOG`
+    is the listen queue. Unset: Granian's defaults (a SIGTERM test once hung with a raised backpressure: not
+    the default until that is understood)."""
+    chosen = {}
+    for name, key in (("SERVER_BACKLOG", "backlog"), ("SERVER_BACKPRESSURE", "backpressure")):
+        value = os.environ.get(name, "").strip()
+        if value:
+            chosen[key] = int(value)
+    return chosen
 
 
 def _run_granian(host: str, port: int, workers: int, metrics_dir: Path | None = None) -> None:
@@ -369,12 +380,7 @@ def _run_granian(host: str, port: int, workers: int, metrics_dir: Path | None = 
             interface=Interfaces.ASGI,
             factory=True,
             log_access=False,  # the app logs each request itself (core/observe.py), with its id and route
-            # Granian admits `backpressure` connections per worker and leaves the others unread: browsers keep
-            # their connection open between pages, so with its default (backlog / workers) a few hundred idle
-            # visitors made the next ones wait 30 s while the CPU idled. Admit them all; the app's own
-            # MAX_IN_FLIGHT (core/capacity.py) sheds real overload with an immediate 503.
-            backlog=BACKLOG,
-            backpressure=BACKPRESSURE,
+            **_admission(),
         ).serve()
     finally:
         if metrics_dir is not None:
