@@ -49,6 +49,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from servicerw.core.metrics import process_alive
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.fake_providers import FakeSendGrid, FakeSes  # noqa: E402 - the fakes live with the tests
@@ -175,16 +177,6 @@ async def wait_until(check, within: float, what: str, interval: float = 0.1):
 # --- the database -----------------------------------------------------------------------------------
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def database_url(admin_url: str, name: str) -> str:
     base, sep, query = admin_url.partition("?")
     return base.rsplit("/", 1)[0] + f"/{name}" + (sep + query if sep else "")
@@ -196,7 +188,7 @@ async def recreate_database(admin_url: str, name: str) -> str:
         # Databases of earlier runs that were killed (their process is gone) go first.
         for row in await conn.fetch("SELECT datname FROM pg_database WHERE datname ~ '^servicerw_chaos_[0-9]+$'"):
             pid = int(row["datname"].rsplit("_", 1)[1])
-            if pid != os.getpid() and not alive(pid):
+            if pid != os.getpid() and not process_alive(pid):
                 await drop(conn, row["datname"])
         await drop(conn, name)
         await conn.execute(f'CREATE DATABASE "{name}"')

@@ -17,6 +17,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from servicerw.core.metrics import process_alive
 from tests.helpers import port_open, wait_for_sync
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,16 +59,6 @@ def _run_pid(name: str) -> int | None:
 
 def _owner_comment(pid: int) -> str:
     return f"servicerw test run: host {socket.gethostname()}, pid {pid}"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 async def _drop(conn, name: str) -> None:
@@ -120,7 +111,7 @@ async def drop_abandoned_databases(admin_url: str) -> list[str]:
         dropped = []
         for row in rows:
             pid = _run_pid(row["datname"])
-            if pid is None or row["comment"] != _owner_comment(pid) or _alive(pid):
+            if pid is None or row["comment"] != _owner_comment(pid) or process_alive(pid):
                 continue
             await _drop(conn, row["datname"])
             dropped.append(row["datname"])

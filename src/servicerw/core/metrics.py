@@ -147,7 +147,8 @@ def multiprocess_dir() -> str:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` exists (another user's process counts: signal 0 is refused, not unknown)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -163,7 +164,7 @@ def mark_dead_processes(path: str) -> list[int]:
     dead = set()
     for name in os.listdir(path):
         match = _PROCESS_FILE.fullmatch(name)
-        if match and not _alive(int(match.group(1))):
+        if match and not process_alive(int(match.group(1))):
             dead.add(int(match.group(1)))
     for pid in dead:
         mark_process_dead(pid, path)
