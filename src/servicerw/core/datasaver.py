@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 from contextvars import ContextVar
 
-from litestar.datastructures import Cookie, MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.datastructures import Cookie
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from servicerw.core.i18n import gettext
+from servicerw.core.web import cookie_value, header_value, marking_html, preference_cookie
 
 COOKIE_NAME = "data_saver"
 _active: ContextVar[bool] = ContextVar("servicerw_data_saver", default=False)
@@ -29,16 +30,7 @@ def wanted(cookie: str | None, save_data: str | None) -> bool:
 
 
 def for_scope(scope: Scope) -> bool:
-    cookie, header = None, None
-    for key, value in scope.get("headers", []):
-        if key == b"save-data":
-            header = value.decode("latin-1")
-        elif key == b"cookie":
-            for part in value.decode("latin-1").split(";"):
-                name, _sep, item = part.strip().partition("=")
-                if name == COOKIE_NAME:
-                    cookie = item
-    return wanted(cookie, header)
+    return wanted(cookie_value(scope, COOKIE_NAME), header_value(scope, b"save-data"))
 
 
 def active() -> bool:
@@ -56,30 +48,14 @@ def datasaver_middleware(app: ASGIApp) -> ASGIApp:
         on = for_scope(scope)
         _active.set(on)
         scope.setdefault("state", {})["data_saver"] = on
-
-        async def send_with_vary(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                if (headers.get("content-type") or "").startswith("text/html"):
-                    headers.add("vary", "Save-Data")
-            await send(message)
-
-        await app(scope, receive, send_with_vary)
+        await app(scope, receive, marking_html(send, "Save-Data"))
 
     return middleware
 
 
 def datasaver_cookie(on: bool, secure: bool = False) -> Cookie:
     """The visitor's choice for a year (a preference, like the language: no account state)."""
-    return Cookie(
-        key=COOKIE_NAME,
-        value="on" if on else "off",
-        max_age=365 * 24 * 3600,
-        httponly=True,
-        samesite="lax",
-        path="/",
-        secure=secure,
-    )
+    return preference_cookie(COOKIE_NAME, "on" if on else "off", secure)
 
 
 def photo_label(size: int | None, short: bool = False) -> str:
