@@ -112,6 +112,15 @@ async def test_the_page_cache_keeps_the_data_saver_page_apart_and_says_it_varies
     # The first visit of each state renders; the cookie and the header give the same page (one entry per state).
     assert seen[:2] == ["miss", "miss"] and all(s.startswith("hit") for s in seen[2:])
 
+    # A browser revalidating its copy: 304 only for the same state (the 304 names Save-Data in Vary too).
+    client.cookies.clear()
+    first = await client.get("/b/keza-salon", headers=HTML)
+    etag = first.headers["etag"]
+    same = await client.get("/b/keza-salon", headers={**HTML, "if-none-match": etag})
+    assert same.status_code == 304 and "Save-Data" in same.headers["vary"]
+    switched = await client.get("/b/keza-salon", headers={**HTML, **SAVE_DATA, "if-none-match": etag})
+    assert switched.status_code == 200 and "tap to load" in switched.text
+
 
 async def test_a_profile_without_photos_costs_under_10_kb_on_the_wire_in_data_saver_mode(client, db):
     shop = await make_business(
