@@ -31,6 +31,8 @@ from servicerw.assembly import Services, build_services, route_handlers  # noqa:
 from servicerw.core import auth, db, i18n, replicas  # noqa: E402
 from servicerw.core.background import PollingWorker  # noqa: E402
 from servicerw.core.capacity import InFlight  # noqa: E402
+from servicerw.core.datasaver import active as data_saver  # noqa: E402
+from servicerw.core.datasaver import datasaver_middleware, photo_label  # noqa: E402
 from servicerw.core.errors import http_error, not_found, problem, server_error  # noqa: E402
 from servicerw.core.health import healthz, readyz  # noqa: E402
 from servicerw.core.metrics import metrics, pool_sampler_work  # noqa: E402
@@ -74,6 +76,8 @@ def _configure_jinja(engine: JinjaTemplateEngine, static_files: StaticFiles) -> 
         response_time=response_time_text,
         contact_method=method_label,
         selected=selected,
+        data_saver=data_saver,
+        photo_label=photo_label,
     )
     env.trim_blocks = True
     env.lstrip_blocks = True
@@ -239,6 +243,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             timing_middleware,
             input_guard,
             language_middleware,
+            datasaver_middleware,  # before the page cache: its key has the data-saver state
             pages.middleware,  # after the language is known; outside CSRF and compression (see pagecache.py)
             api_gate,
             session_config(server).middleware,

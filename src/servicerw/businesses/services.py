@@ -26,12 +26,13 @@ from servicerw.core.replicas import lag_tolerant, on_primary
 from servicerw.core.storage import IMAGE_WIDTHS, Storage, variant_key
 
 KIGALI = ZoneInfo("Africa/Kigali")
+CARD_PHOTO_WIDTH = 96  # CSS px (components/business_card.html): a data-saver tap loads the 320 px variant
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # The cover photo: the chosen cover, else the first ready photo.
 COVER_JOIN = """
 LEFT JOIN LATERAL (
-    SELECT i.storage_key, i.width, i.height FROM business_images i
+    SELECT i.storage_key, i.width, i.height, i.variant_bytes FROM business_images i
     WHERE i.business_id = b.id AND i.status = 'ready'
     ORDER BY i.is_cover DESC, i.position LIMIT 1
 ) cover ON true
@@ -41,7 +42,8 @@ LEFT JOIN LATERAL (
 CARD_COLUMNS = """
 b.id AS business_id, b.business_name, b.slug, b.average_rating AS rating, b.review_count, b.is_verified,
 c.name_en AS category_en, c.name_rw AS category_rw, c.name_fr AS category_fr, c.slug AS category_slug,
-l.name AS place, d.name AS district, cover.storage_key AS cover_key, cover.width AS cover_width
+l.name AS place, d.name AS district, cover.storage_key AS cover_key, cover.width AS cover_width,
+cover.variant_bytes AS cover_bytes
 """
 
 
@@ -50,24 +52,48 @@ def _json(value):
 
 
 class Picture(msgspec.Struct, frozen=True):
-    """What a <picture> element needs: WebP and JPEG srcsets, the fallback JPEG and the alt text."""
+    """What a <picture> element needs: WebP and JPEG srcsets, the fallback JPEG and the alt text; for data-saver
+    mode, the one variant a tap loads (`tap_src`), its byte size when recorded, and the box (`width` x
+    `height`, the photo's aspect ratio) that the placeholder keeps so nothing moves when the photo arrives."""
 
     alt: str
     webp: str
     jpeg: str
     src: str
+    tap_src: str = ""
+    tap_bytes: int | None = None
+    width: int = 640
+    height: int = 480
 
 
-def picture(storage: Storage, storage_key: str | None, alt: str, width: int | None = None) -> Picture | None:
-    """The <picture> of a stored image, at the fixed widths this image has (None without an image)."""
+def picture(
+    storage: Storage,
+    storage_key: str | None,
+    alt: str,
+    width: int | None = None,
+    *,
+    height: int | None = None,
+    sizes: Any = None,
+    box: int = 640,
+    tap_width: int = 640,
+) -> Picture | None:
+    """The <picture> of a stored image, at the fixed widths this image has (None without an image). `sizes` is
+    `business_images.variant_bytes`; `box` the widest the page shows it (CSS px); `tap_width` the widest variant
+    a data-saver tap loads (WebP: every browser that honours Save-Data decodes it)."""
     if not storage_key:
         return None
     widths = [w for w in IMAGE_WIDTHS if not width or w <= max(width, IMAGE_WIDTHS[0])]
+    tap = max([w for w in widths if w <= tap_width] or [IMAGE_WIDTHS[0]])
+    shown = min(box, width) if width else box
     return Picture(
         alt=alt,
         webp=", ".join(f"{storage.url(variant_key(storage_key, w, 'webp'))} {w}w" for w in widths),
         jpeg=", ".join(f"{storage.url(variant_key(storage_key, w, 'jpg'))} {w}w" for w in widths),
         src=storage.url(variant_key(storage_key, IMAGE_WIDTHS[0], "jpg")),
+        tap_src=storage.url(variant_key(storage_key, tap, "webp")),
+        tap_bytes=(_json(sizes) or {}).get(f"{tap}.webp"),
+        width=shown,
+        height=max(1, round(shown * height / width)) if width and height else round(shown * 3 / 4),
     )
 
 
@@ -130,7 +156,15 @@ class BusinessService:
             category_slug=category_slug,
             place=place,
             district=district,
-            picture=picture(self.storage, row["cover_key"], row["business_name"], row["cover_width"]),
+            picture=picture(
+                self.storage,
+                row["cover_key"],
+                row["business_name"],
+                row["cover_width"],
+                sizes=row.get("cover_bytes"),
+                box=CARD_PHOTO_WIDTH,
+                tap_width=IMAGE_WIDTHS[0],
+            ),
             distance_km=round(distance_km, 1) if distance_km is not None else None,
         )
 
@@ -393,7 +427,7 @@ class ProfileService:
         # The photos, newest reviews and response time are independent: asked at once (one round trip).
         images, reviews, response_minutes = await asyncio.gather(
             Business.raw(
-                """SELECT storage_key, width, height, alt_text FROM business_images
+                """SELECT storage_key, width, height, alt_text, variant_bytes FROM business_images
                    WHERE business_id = {} AND status = 'ready' ORDER BY is_cover DESC, position LIMIT 12""",
                 row["id"],
             ).run(),
@@ -439,7 +473,15 @@ class ProfileService:
                 for s in services
             ],
             pictures=[
-                picture(self.storage, img["storage_key"], img["alt_text"] or row["business_name"]) for img in images
+                picture(
+                    self.storage,
+                    img["storage_key"],
+                    img["alt_text"] or row["business_name"],
+                    img["width"],
+                    height=img["height"],
+                    sizes=img["variant_bytes"],
+                )
+                for img in images
             ],
             reviews=[
                 ProfileReview(

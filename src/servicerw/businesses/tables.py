@@ -66,6 +66,7 @@ class BusinessImage(Table, tablename="business_images"):
     status = Varchar(length=12, default="pending")
     alt_text = Varchar(length=200, default="")
     created_at = Timestamptz(default=TimestamptzNow())
+    variant_bytes = JSONB(default={})  # {"640.webp": bytes, ...}, by the photo worker (data-saver placeholders)
 
 
 class BusinessChange(Table, tablename="business_changes"):

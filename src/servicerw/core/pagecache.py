@@ -4,7 +4,8 @@ Which routes: handlers marked `opt={"page_cache": True}` (home, profiles, browse
 suggestions; `page_cache_max_age` overrides the browsers' lifetime, 0 = revalidate every time). Only GET (and
 HEAD, answered as GET) answering 200 text/html is kept.
 
-Key: host + path + query (pairs sorted) + language + the htmx headers that change what a handler renders
+Key: host + path + query (pairs sorted) + language + data-saver state (`core/datasaver.py`: cookie, else the
+`Save-Data` header) + the htmx headers that change what a handler renders
 (`HX-Request`, `HX-Boosted`, `HX-History-Restore-Request`: see `core/web.wants_fragment`; `HX-Target` is not
 read by any cached handler) + the data version (`Cache.version("search")`, bumped by every write that changes a
 business through `Cache.invalidate_business`): a write makes the old entries unreachable, nothing is deleted.
@@ -32,7 +33,8 @@ Per-visitor values (the traps):
 - Set-Cookie is never stored (the visitor's own cookies pass on the miss that renders the page); the
   security headers are added by `core/security.before_send` on every answer, and carry no per-request value
   (no nonces: `script-src 'self'`).
-- Vary: Accept-Encoding, HX-Request (+ Accept-Language, Cookie from `core/web.language_middleware`). A shared
+- Vary: Accept-Encoding, HX-Request (+ Accept-Language, Cookie from `core/web.language_middleware`, Save-Data
+  from `core/datasaver.datasaver_middleware`). A shared
   cache (CDN) must honour `Vary: Cookie`: the pages hold the visitor's CSRF token.
 """
 
@@ -335,6 +337,7 @@ class PageCache:
                 scope["path"],
                 urlencode(pairs),
                 str(scope.get("state", {}).get("lang", "")),
+                "ds" if scope.get("state", {}).get("data_saver") else "",
                 ",".join(htmx),
                 version,
                 str(self.generation),
@@ -458,7 +461,7 @@ class PageCache:
         if result == "hit" and etag in [tag.strip() for tag in matches.split(",")]:
             PAGE_CACHE.labels("not_modified").inc()
             # No content-type here, so the language middleware adds nothing: the 304 carries the whole Vary.
-            common[2] = ("vary", f"{VARY}, Accept-Language, Cookie")
+            common[2] = ("vary", f"{VARY}, Accept-Language, Cookie, Save-Data")
             await send({"type": "http.response.start", "status": 304, "headers": _encode(common)})
             await send({"type": "http.response.body", "body": b""})
             return

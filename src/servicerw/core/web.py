@@ -17,15 +17,17 @@ from servicerw.core import i18n
 KIGALI = ZoneInfo("Africa/Kigali")  # Rwanda has one time zone and no daylight saving
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header_value(scope: Scope, name: bytes) -> str | None:
+    """A request header's value (`name` in lower case; None without it)."""
     for key, value in scope.get("headers", []):
         if key == name:
             return value.decode("latin-1")
     return None
 
 
-def _cookie(scope: Scope, name: str) -> str | None:
-    raw = _header(scope, b"cookie")
+def cookie_value(scope: Scope, name: str) -> str | None:
+    """A request cookie's value (None without it)."""
+    raw = header_value(scope, b"cookie")
     if not raw:
         return None
     for part in raw.split(";"):
@@ -36,7 +38,23 @@ def _cookie(scope: Scope, name: str) -> str | None:
 
 
 def language_for_scope(scope: Scope) -> str:
-    return i18n.negotiate(_cookie(scope, i18n.COOKIE_NAME), _header(scope, b"accept-language"))
+    return i18n.negotiate(cookie_value(scope, i18n.COOKIE_NAME), header_value(scope, b"accept-language"))
+
+
+def marking_html(send: Send, vary: str, headers: dict[str, str] | None = None) -> Send:
+    """`send`, where an HTML answer gets `vary` added to its Vary header (and `headers` set): for what the page
+    depends on besides the URL."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            current = MutableScopeHeaders.from_message(message)
+            if (current.get("content-type") or "").startswith("text/html"):
+                for name, value in (headers or {}).items():
+                    current[name] = value
+                current.add("vary", vary)
+        await send(message)
+
+    return wrapped
 
 
 def language_middleware(app: ASGIApp) -> ASGIApp:
@@ -49,31 +67,20 @@ def language_middleware(app: ASGIApp) -> ASGIApp:
         lang = language_for_scope(scope)
         i18n.activate(lang)
         scope.setdefault("state", {})["lang"] = lang
-
-        async def send_with_language(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                if (headers.get("content-type") or "").startswith("text/html"):
-                    headers["content-language"] = lang
-                    headers.add("vary", "Accept-Language, Cookie")
-            await send(message)
-
-        await app(scope, receive, send_with_language)
+        await app(scope, receive, marking_html(send, "Accept-Language, Cookie", {"content-language": lang}))
 
     return middleware
 
 
+def preference_cookie(key: str, value: str, secure: bool = False) -> Cookie:
+    """A visitor's preference (language, data saver) for a year; `secure` (production: HTTPS only) keeps it off
+    plain-HTTP requests."""
+    return Cookie(key=key, value=value, max_age=365 * 24 * 3600, httponly=True, samesite="lax", path="/", secure=secure)
+
+
 def language_cookie(lang: str, secure: bool = False) -> Cookie:
-    """The visitor's language choice; `secure` (production: HTTPS only) keeps it off plain-HTTP requests."""
-    return Cookie(
-        key=i18n.COOKIE_NAME,
-        value=lang,
-        max_age=365 * 24 * 3600,
-        httponly=True,
-        samesite="lax",
-        path="/",
-        secure=secure,
-    )
+    """The visitor's language choice."""
+    return preference_cookie(i18n.COOKIE_NAME, lang, secure)
 
 
 def answer_head_as_get(app: ASGIApp) -> ASGIApp:

@@ -9,6 +9,7 @@ from servicerw.businesses.services import BusinessService
 from servicerw.catalog.services import CatalogService
 from servicerw.core import i18n
 from servicerw.core.auth import safe_next
+from servicerw.core.datasaver import datasaver_cookie
 from servicerw.core.pagecache import PUBLIC_PAGE
 from servicerw.core.web import language_cookie
 
@@ -38,6 +39,14 @@ class HomeController(Controller):
             return Redirect(path=target, status_code=303)
         secure = request.app.state.settings.server.production
         return Redirect(path=target, status_code=303, cookies=[language_cookie(code, secure=secure)])
+
+    @get("/data-saver", name="set_data_saver")
+    async def set_data_saver(
+        self, request: Request, on: FromQuery[bool], next: FromQuery[str | None] = None
+    ) -> Redirect:
+        """Data saver on or off (a preference in a cookie, like the language; it overrides `Save-Data`), and back."""
+        secure = request.app.state.settings.server.production
+        return Redirect(path=safe_next(next), status_code=303, cookies=[datasaver_cookie(on, secure=secure)])
 
 
 ROUTES = [HomeController]

@@ -111,6 +111,11 @@ def variant_keys(storage_key: str, original_width: int | None = None) -> list[st
     return [variant_key(storage_key, w, ext) for w in (*widths, THUMB_WIDTH) for ext, _ in FORMATS]
 
 
+def variant_sizes(variants: list[Variant]) -> dict[str, int]:
+    """Each variant's byte size by `<key width>.<ext>` (as in its object key): what a data-saver tap costs."""
+    return {f"{v.key_width}.{v.ext}": len(v.data) for v in variants}
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # validation
 

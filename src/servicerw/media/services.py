@@ -5,6 +5,7 @@ inside the app and in `servicerw worker`. A crash leaves the row pending: the ne
 from __future__ import annotations
 
 import asyncio
+import json
 from contextlib import suppress
 
 import structlog
@@ -13,7 +14,7 @@ from servicerw.core import db
 from servicerw.core.background import PollingWorker
 from servicerw.core.cache import Cache
 from servicerw.core.storage import ObjectMissing, Storage, StorageUnavailable
-from servicerw.media.processing import ImageRejected, inspect, process, storage_key, variant_keys
+from servicerw.media.processing import ImageRejected, inspect, process, storage_key, variant_keys, variant_sizes
 
 log = structlog.get_logger(__name__)
 MAX_PHOTOS = 12  # per business
@@ -121,10 +122,12 @@ class PhotoService:
                     await self._delete_objects([original_key(row["storage_key"])])
                     continue
                 await conn.execute(
-                    "UPDATE business_images SET status = 'ready', width = $2, height = $3 WHERE id = $1",
+                    """UPDATE business_images SET status = 'ready', width = $2, height = $3, variant_bytes = $4::jsonb
+                       WHERE id = $1""",
                     row["id"],
                     info["width"],
                     info["height"],
+                    json.dumps(variant_sizes(variants)),
                 )
                 with suppress(StorageUnavailable):
                     await self.storage.delete(original_key(row["storage_key"]))

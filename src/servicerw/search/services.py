@@ -517,10 +517,10 @@ def _page_sql(rows: str) -> str:
     return f"""SELECT json_agg(p ORDER BY ord) FROM (
         SELECT top.business_id, top.business_name, top.slug, top.location_id, top.category_id, top.district_id,
                top.rating, top.review_count, top.is_verified, top.distance_km,
-               cover.storage_key AS cover_key, cover.width AS cover_width, top.ord
+               cover.storage_key AS cover_key, cover.width AS cover_width, cover.variant_bytes AS cover_bytes, top.ord
         FROM (SELECT r.*, row_number() OVER () AS ord FROM ({rows}) r) top
         LEFT JOIN LATERAL (
-            SELECT i.storage_key, i.width FROM business_images i
+            SELECT i.storage_key, i.width, i.variant_bytes FROM business_images i
             WHERE i.business_id = top.business_id AND i.status = 'ready'
             ORDER BY i.is_cover DESC, i.position LIMIT 1
         ) cover ON true) p"""
