@@ -24,6 +24,7 @@ BEACON = {"content-type": "text/plain;charset=UTF-8"}  # what navigator.sendBeac
 @pytest.fixture(scope="module")
 def flush_route(app):
     """A route (test only) that writes the app's buffered beacons now (the app runs on the client's loop)."""
+
     @post("/__test__/flush-rum", status_code=204, opt={"exclude_from_csrf": True})
     async def flush_rum(rum: NamedDependency[RumRecorder]) -> None:
         await rum.flush()
