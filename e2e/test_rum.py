@@ -4,6 +4,7 @@ RUM_SAMPLE_RATE=1), sends one beacon as the page is left, and the counts arrive 
 from __future__ import annotations
 
 import json
+import re
 
 from playwright.sync_api import Page, expect
 
@@ -65,11 +66,19 @@ def test_leaving_a_profile_sends_its_vitals_once(page: Page, base_url: str):
 
 
 def test_a_boosted_link_ends_the_page_view_too(page: Page, base_url: str):
-    """htmx swaps the next page in without unloading this one: the beacon goes before the swap."""
+    """htmx swaps the next page in without unloading this one: the beacon goes before the swap (typing in the
+    search box, which also changes the URL, does not end the page view)."""
     before = counts("search")
     page.set_extra_http_headers({"Accept-Language": "en"})
-    page.goto(base_url + "/search?q=salon")
+    page.add_init_script(NOTE_BEACONS)
+    page.goto(base_url + "/search")
+    page.locator("#q").press_sequentially("salon", delay=60)  # results update in place, the URL follows
     expect(page.locator("#results")).to_contain_text("Salon Keza")
+    expect(page).to_have_url(re.compile(r"q=salon"))
+    assert page.evaluate("sessionStorage.getItem('beacons')") is None
     page.locator("#results").get_by_role("link", name="Salon Keza").first.click()
     expect(page.get_by_role("heading", name="Salon Keza")).to_be_visible()
     wait_for_sync(lambda: {"lcp", "ttfb"} <= more(before, counts("search")), timeout=20, message="search vitals")
+    beacons = json.loads(page.evaluate("sessionStorage.getItem('beacons')"))
+    assert [json.loads(b["body"])["page"] for b in beacons] == ["search"]
+    assert "inp" in json.loads(beacons[0]["body"])  # the typing was measured

@@ -1,14 +1,14 @@
-// Real-user vitals (analytics/rum.py): one beacon as the page is hidden or left; sampled here
+// Real-user vitals (analytics/rum.py): one beacon when the page is hidden or left; sampled here
 (function () {
   var d = (document.currentScript || {}).dataset, P = window.PerformanceObserver;
   if (!d || !P || !navigator.sendBeacon || !(Math.random() < parseFloat(d.rate))) return;
   var v = {}, sent = 0, win = 0, first = 0, last = 0, worst = {}, n, b, k, any, all;
   function watch(type, fn, o) {
-    o = o || {}; o.type = type; o.buffered = true;
-    try { new P(function (l) { l.getEntries().forEach(fn); }).observe(o); return 1; } catch (e) { /* unsupported */ }
+    o = o || {}; o.type = type; o.buffered = 1;
+    try { new P(function (l) { l.getEntries().forEach(fn); }).observe(o); return 1; } catch (e) { /* n/a */ }
   }
   watch('largest-contentful-paint', function (e) { v.lcp = e.startTime; });
-  // CLS: the worst session window (gaps < 1 s, at most 5 s) of unprompted shifts
+  // CLS: worst session window (gaps < 1 s, ≤ 5 s), no input
   watch('layout-shift', function (e) {
     if (e.hadRecentInput) return;
     if (win && e.startTime - last < 1000 && e.startTime - first < 5000) win += e.value;
@@ -16,7 +16,7 @@
     last = e.startTime;
     if (!(v.cls >= win)) v.cls = win;
   }) && (v.cls = v.cls || 0);
-  // INP: each interaction's longest event; the worst but one per 50
+  // INP: worst interaction but one per 50
   function ev(e) { if (e.interactionId) worst[e.interactionId] = Math.max(worst[e.interactionId] || 0, e.duration); }
   watch('event', ev, {durationThreshold: 16});
   watch('first-input', ev);
@@ -27,10 +27,11 @@
     if (n && n.responseStart > 0) v.ttfb = n.responseStart;
     all = Object.values(worst).sort(function (a, c) { return c - a });
     if (all.length) v.inp = all[Math.min(all.length - 1, Math.floor(all.length / 50))];
-    for (k in v) { b[k] = k == 'cls' ? Math.round(v[k] * 1e4) / 1e4 : Math.round(v[k]); any = 1; }
+    for (k in v) { b[k] = k == 'cls' ? +v[k].toFixed(4) : Math.round(v[k]); any = 1; }
     if (any) navigator.sendBeacon('/rum', JSON.stringify(b));
   }
   addEventListener('visibilitychange', function () { if (document.hidden) send(); });
   addEventListener('pagehide', send);
-  document.addEventListener('htmx:beforeHistorySave', send); // a boosted link: the page is never unloaded
+  // a boosted link or form swaps the next page in, never unloading this one
+  document.addEventListener('htmx:beforeSwap', function (e) { if (e.detail.boosted) send(); });
 })();
