@@ -13,11 +13,10 @@ from litestar.di import NamedDependency
 from servicerw.analytics.rum import BOUNDS, RumRecorder, bucket, percentile
 from servicerw.insights.rollup import kigali_today
 from tests.factories import make_business
-from tests.helpers import HTML, log_in, sign_up
+from tests.helpers import HTML, log_in, log_in_operator, sign_up
 
 pytestmark = pytest.mark.usefixtures("fresh_limits")  # the per-address beacon limit starts from zero
 
-OPERATOR = "ops@example.rw"
 BEACON = {"content-type": "text/plain;charset=UTF-8"}  # what navigator.sendBeacon sends with a string
 
 
@@ -133,10 +132,7 @@ def test_p75_is_interpolated_inside_its_bucket():
 
 @pytest.fixture
 async def operator(client, db):
-    assert (await sign_up(client, OPERATOR, role="customer")).status_code == 303
-    await db.execute("UPDATE users SET role = 'admin' WHERE email = $1", OPERATOR)
-    client.cookies.clear()
-    assert (await log_in(client, OPERATOR)).status_code == 303
+    await log_in_operator(client, db)
 
 
 async def histogram(db, day, page, metric, values: dict[float, int]) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from bisect import bisect_left
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
@@ -26,6 +25,7 @@ import structlog
 from litestar import Request
 
 from servicerw.core import db
+from servicerw.core.background import PollingWorker
 from servicerw.core.replicas import lag_tolerant
 from servicerw.core.throttle import Limiter
 from servicerw.core.web import KIGALI
@@ -147,8 +147,9 @@ class RumRecorder:
         self.flush_every = flush_every
         self.max_keys = max_keys
         self.dropped = 0
-        self._task: asyncio.Task | None = None
         self._flushing = asyncio.Lock()
+        # Flushes every `flush_every` seconds (at once again while a flush finds counts), and once at the end.
+        self._worker = PollingWorker("rum_flush", self.flush, every=flush_every, on_stop=self.flush)
 
     async def allowed(self, address: str) -> bool:
         """Within the per-address limit (one counter increment; the key is a hash, not the address)."""
@@ -185,21 +186,12 @@ class RumRecorder:
                 return 0
             return len(keys)
 
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_every)
-            await self.flush()
-
     def start(self) -> None:
         self._flushing = asyncio.Lock()
-        self._task = asyncio.create_task(self._loop(), name="rum-recorder")
+        self._worker.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
-        await self.flush()
+        await self._worker.stop()  # and a last flush (on_stop)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,14 +208,6 @@ class Vitals:
     start: date
     end: date
     rows: list[Vital]  # by page type, then metric (PAGE_TYPES, METRICS order); only those with samples
-
-    def get(self, page: str, metric: str) -> Vital | None:
-        return next((v for v in self.rows if v.page == page and v.metric == metric), None)
-
-    @property
-    def pages(self) -> list[str]:
-        seen = {v.page for v in self.rows}
-        return [p for p in PAGE_TYPES if p in seen]
 
 
 class RumService:
