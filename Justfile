@@ -123,6 +123,10 @@ bench-admin *ARGS: setup
 bench-load *ARGS: setup services
     {{py}} bench/load.py {{ARGS}}
 
+# Real-user vitals beacons against a running server (raise its RUM_LIMIT_PER_MINUTE): `just bench-rum URL`.
+bench-rum *ARGS: setup
+    {{py}} bench/rum.py {{ARGS}}
+
 # The email outbox worker: 10,000 queued emails to an SMTP sink on its own database (servicerw_bench_mail).
 bench-mail *ARGS: setup
     {{py}} bench/mail.py {{ARGS}}

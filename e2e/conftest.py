@@ -73,6 +73,7 @@ def base_url() -> str:
     for name in ("VALKEY_URL", "S3_ENDPOINT_URL", "SERVICERW_ENV"):
         env.pop(name, None)
     env["DATA_DIR"] = str(Path(__file__).resolve().parent.parent / ".data" / "e2e")
+    env.setdefault("RUM_SAMPLE_RATE", "1")  # every page view sends its vitals (e2e/test_rum.py)
     run(_prepare_database())
     try:
         servicerw = str(Path(sys.executable).with_name("servicerw"))

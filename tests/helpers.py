@@ -142,6 +142,15 @@ async def owner(client, email: str) -> None:
     assert response.status_code == 303
 
 
+async def log_in_operator(client, db, email: str = "ops@example.rw") -> None:
+    """A new administrator account `email`, logged in (signed up as a customer, promoted in the database)."""
+    client.cookies.clear()
+    assert (await sign_up(client, email, role="customer")).status_code == 303
+    await db.execute("UPDATE users SET role = 'admin' WHERE email = $1", email)
+    client.cookies.clear()
+    assert (await log_in(client, email)).status_code == 303
+
+
 async def listing_form(db, **overrides) -> dict:
     """A valid new-listing form (a tailor in Kicukiro/Niboye), with `overrides`."""
     category = await db.fetchval("SELECT id FROM categories WHERE slug = 'tailors'")

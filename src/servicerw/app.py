@@ -26,6 +26,7 @@ from litestar.plugins.structlog import StructlogConfig, StructlogPlugin  # noqa:
 from litestar.stores.registry import StoreRegistry  # noqa: E402
 from litestar.template.config import TemplateConfig  # noqa: E402
 
+from servicerw.analytics import rum  # noqa: E402
 from servicerw.api.gate import Gate, RateLimiter, api_gate, make_api_headers  # noqa: E402
 from servicerw.assembly import Services, build_services, route_handlers  # noqa: E402
 from servicerw.core import auth, db, i18n, replicas  # noqa: E402
@@ -59,7 +60,7 @@ from servicerw.settings import ROOT_DIR, Settings, check_production, get_setting
 log = structlog.get_logger(__name__)
 
 
-def _configure_jinja(engine: JinjaTemplateEngine, static_files: StaticFiles) -> None:
+def _configure_jinja(engine: JinjaTemplateEngine, static_files: StaticFiles, settings: Settings) -> None:
     env: Environment = engine.engine
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
@@ -78,6 +79,8 @@ def _configure_jinja(engine: JinjaTemplateEngine, static_files: StaticFiles) -> 
         selected=selected,
         data_saver=data_saver,
         photo_label=photo_label,
+        rum_page=rum.page_type,  # the vitals beacon (base.html): its page type, None = no beacon
+        rum_sample_rate=f"{settings.analytics.rum_sample_rate:g}",
     )
     env.trim_blocks = True
     env.lstrip_blocks = True
@@ -196,6 +199,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         await _warn_if_degraded(settings, services)
         await services.catalog.ensure_loaded()
         services.analytics.start()
+        services.rum.start()
         for worker in workers:
             worker.start()
         pool_sampler.start()
@@ -209,6 +213,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             await pool_sampler.stop()
             await asyncio.gather(*(worker.stop() for worker in workers))
             await services.analytics.stop()
+            await services.rum.stop()
             await replicas.close()
             await db.close_pool()
             await services.store.close()
@@ -222,7 +227,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     template_config = TemplateConfig(
         directory=ROOT_DIR / "templates",
         engine=JinjaTemplateEngine,
-        engine_callback=lambda engine: _configure_jinja(engine, static_files),
+        engine_callback=lambda engine: _configure_jinja(engine, static_files, settings),
     )
     app = Litestar(
         route_handlers=handlers,

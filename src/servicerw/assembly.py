@@ -16,7 +16,9 @@ from servicerw.accounts.limits import AccountLimits
 from servicerw.accounts.services import AccountService
 from servicerw.admin import controllers as admin_routes
 from servicerw.admin.backlog import backlog_metrics
+from servicerw.analytics import controllers as rum_routes
 from servicerw.analytics.partitions import partitions_worker
+from servicerw.analytics.rum import RumRecorder, RumService
 from servicerw.analytics.services import AnalyticsWriter
 from servicerw.api import controllers as api_routes
 from servicerw.api.services import ApiKeyService, ApiReader
@@ -35,6 +37,7 @@ from servicerw.core.cache import Cache
 from servicerw.core.metrics import on_scrape
 from servicerw.core.storage import Storage, build_storage
 from servicerw.core.stores import FailOpenStore, build_counter_store, build_store
+from servicerw.core.throttle import Limiter
 from servicerw.dashboard import controllers as dashboard_routes
 from servicerw.dashboard.services import DashboardService
 from servicerw.home import controllers as home_routes
@@ -73,6 +76,7 @@ DOMAIN_ROUTES = (
     insights_routes,
     moderation_routes,
     api_routes,
+    rum_routes,
 )
 
 
@@ -113,6 +117,8 @@ class Services:
     access: Access
     api_keys: ApiKeyService
     api_reader: ApiReader  # the public API's reads, over the services above
+    rum: RumRecorder  # real-user vitals: beacons counted in process, flushed to rum_daily
+    rum_vitals: RumService  # their p75s for operators
     # Background work outside requests (the app runs them; so does `servicerw worker`).
     photo_worker: PollingWorker
     email_worker: PollingWorker
@@ -140,6 +146,8 @@ class Services:
         "insights",
         "api_keys",
         "api_reader",
+        "rum",
+        "rum_vitals",
     )
 
     def providers(self) -> dict[str, Provide]:
@@ -205,6 +213,15 @@ def build_services(settings: Settings) -> Services:
         insights=InsightsService(catalog, cache),
         access=Access(users=accounts, businesses=listings),
         api_keys=ApiKeyService(),
+        rum=RumRecorder(
+            Limiter(
+                counter_store.with_namespace("rum"),
+                settings.analytics.rum_limit,
+                60,
+                processes=settings.server.workers,
+            )
+        ),
+        rum_vitals=RumService(),
         api_reader=ApiReader(search, profiles, reviews, catalog, inquiries, listings, DashboardService(), analytics),
         photo_worker=photo_worker(photos),
         email_worker=outbox_worker(settings.email),

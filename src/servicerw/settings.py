@@ -262,8 +262,17 @@ class AnalyticsSettings:
     # ordinary tables for the operator to archive or drop) once older than the retention.
     months_ahead: int = field(default_factory=lambda: _env_int("ANALYTICS_MONTHS_AHEAD", 12))
     retention_months: int = field(default_factory=lambda: _env_int("ANALYTICS_RETENTION_MONTHS", 24))
+    # Real-user vitals (analytics/rum.py): the share of page views whose browser measures and sends them (the
+    # browser draws the lot, so cached pages stay the same for everyone), and beacons accepted per client
+    # address and minute.
+    rum_sample_rate: float = field(default_factory=lambda: _env_float("RUM_SAMPLE_RATE", 0.1))
+    rum_limit: int = field(default_factory=lambda: _env_int("RUM_LIMIT_PER_MINUTE", 120))
 
     def __post_init__(self) -> None:
+        if not 0 <= self.rum_sample_rate <= 1:
+            raise ValueError(f"RUM_SAMPLE_RATE must be between 0 and 1, got {self.rum_sample_rate}")
+        if self.rum_limit < 1:
+            raise ValueError(f"RUM_LIMIT_PER_MINUTE must be at least 1, got {self.rum_limit}")
         if self.retention_months < 1:
             raise ValueError(f"ANALYTICS_RETENTION_MONTHS must be at least 1, got {self.retention_months}")
         if not 1 <= self.months_ahead <= 120:

@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Template
 
+from servicerw.analytics.rum import THRESHOLDS, RumService
 from servicerw.core import i18n
 from servicerw.core.auth import admin_only
 from servicerw.core.forms import FormErrors
@@ -22,7 +23,7 @@ NO_STORE = {"cache-control": "private, no-store"}
 From = Annotated[str, QueryParameter(name="from", max_length=32)]
 To = Annotated[str, QueryParameter(name="to", max_length=32)]
 Slug = Annotated[str, QueryParameter(max_length=160)]
-SECTIONS = ("funnel", "businesses", "activity", "searches")
+SECTIONS = ("funnel", "businesses", "activity", "searches", "vitals")
 
 
 def _echo(value: str) -> str:
@@ -73,16 +74,21 @@ class StatsController(Controller):
         self,
         request: Request,
         insights: NamedDependency[InsightsService],
+        rum_vitals: NamedDependency[RumService],
         start: From = "",
         end: To = "",
         district: Slug = "",
         category: Slug = "",
     ) -> Template:
-        """`/admin/stats` (the funnel), `/admin/stats/businesses`, `/activity`, `/searches`: one page each."""
+        """`/admin/stats` (the funnel), `/admin/stats/businesses`, `/activity`, `/searches`, `/vitals` (real-user
+        vitals, by date range only): one page each."""
         section = request.url.path.rstrip("/").rsplit("/", 1)[-1]
         section = section if section in SECTIONS else "funnel"
         filters, context, status = await self._page(insights, section, start, end, district, category)
-        if filters is not None:
+        if filters is not None and section == "vitals":
+            context["vitals"] = await rum_vitals.vitals(filters.start, filters.end)
+            context["thresholds"] = list(THRESHOLDS.items())
+        elif filters is not None:
             load = getattr(insights, section)  # InsightsService.funnel / businesses / activity / searches
             context["funnel" if section == "funnel" else "stats"] = await load(filters, i18n.current_language())
             if section == "searches":
