@@ -30,6 +30,11 @@ class HomeController(Controller):
             },
         )
 
+    @get("/offline", name="offline", opt=PUBLIC_PAGE)
+    async def offline(self) -> Template:
+        """The page the service worker (static/js/sw.js) shows offline, filled by it with the saved pages."""
+        return Template("home/offline.html")
+
     @get("/lang/{code:str}", name="set_language")
     async def set_language(self, request: Request, code: FromPath[str], next: FromQuery[str | None] = None) -> Redirect:
         """Remember the chosen language in a cookie (a preference, not account state) and go back."""
