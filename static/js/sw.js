@@ -59,6 +59,8 @@ self.addEventListener("activate", (event) => {
       for (const name of await caches.keys()) {
         if (name.startsWith("servicerw-static-") && name !== STATIC_CACHE) await caches.delete(name);
       }
+      // Navigations start at once, in parallel with starting this worker (a phone takes tens of ms to start it).
+      if (self.registration.navigationPreload) await self.registration.navigationPreload.enable();
       await self.clients.claim();
     })(),
   );
@@ -93,7 +95,7 @@ async function page(event, request, url) {
   const kind = kindOf(url);
   let response;
   try {
-    response = await fetch(request);
+    response = (request.mode === "navigate" && (await event.preloadResponse)) || (await fetch(request));
   } catch (error) {
     const cache = kind ? await caches.open(SAVED[kind]) : null;
     const saved = cache ? await cache.match(url.pathname + url.search, { ignoreVary: true }) : undefined;
@@ -107,8 +109,9 @@ async function page(event, request, url) {
   return response;
 }
 
-// Saves run one after another: each keeps the newest KEEP of its kind.
+// Saves run one after another: each keeps the newest KEEP of its kind (by a stamp that never repeats).
 let queue = Promise.resolve();
+let lastStamp = 0;
 function save(kind, url, response) {
   queue = queue.then(() => store(kind, url, response)).catch(() => undefined);
   return queue;
@@ -124,7 +127,7 @@ async function store(kind, url, response) {
     "content-type": "text/html; charset=utf-8",
     "content-language": response.headers.get("content-language") || "",
     "x-title": encodeURIComponent(title), // escaped HTML text (the <title> holds no "<"), header-safe
-    "x-saved": String(Date.now()),
+    "x-saved": String((lastStamp = Math.max(Date.now(), lastStamp + 1))),
   };
   await cache.delete(key);
   await cache.put(key, new Response(html, { headers }));
