@@ -63,8 +63,16 @@ def test_visited_profiles_and_searches_are_readable_offline(browser: Browser, ba
     expect(page.get_by_role("heading", level=1)).to_contain_text(first_name)
     page.goto(f"{base_url}/search?q={tag}")
     expect(page.locator("#results")).to_contain_text(first_name)
+    # A search refined by typing on the results page (htmx asks for the results part only) is saved too.
+    page.locator("#q").fill(f"rubavu {tag}")
+    expect(page).to_have_url(re.compile(rf"q=rubavu\+{tag}"))
+    expect(page.locator("#results")).to_contain_text(shops[10][0])
+    typed = page.url.removeprefix(base_url)
     wait_for_sync(lambda: _saved(page, "servicerw-profiles") == [f"/b/{first_slug}"], message="the profile is saved")
-    wait_for_sync(lambda: _saved(page, "servicerw-searches") == [f"/search?q={tag}"], message="the search is saved")
+    wait_for_sync(
+        lambda: sorted(_saved(page, "servicerw-searches")) == sorted([f"/search?q={tag}", typed]),
+        message="both searches are saved",
+    )
 
     context.set_offline(True)
     page.goto(f"{base_url}/b/{first_slug}")
@@ -80,13 +88,24 @@ def test_visited_profiles_and_searches_are_readable_offline(browser: Browser, ba
     profiles, searches = page.locator("#saved-profiles a"), page.locator("#saved-searches a")
     expect(profiles).to_have_count(1)
     expect(profiles).to_contain_text(first_name)
-    expect(page.locator("#saved-searches a")).to_have_text(f"Results for “{tag}”")
+    expect(searches).to_have_text([f"Results for “rubavu {tag}”", f"Results for “{tag}”"])  # newest first
     expect(page.get_by_text("No profile saved yet.")).to_be_hidden()
     # Its links work offline too (htmx asks for them as a boosted request).
-    searches.click()
+    searches.last.click()
     htmx_settled(page)
     expect(page).to_have_url(re.compile(rf"/search\?q={tag}$"))
     expect(page.locator("#results")).to_contain_text(first_name)
+    # Typing there offline: the saved results of that query, else the note in their place.
+    page.locator("#q").fill(f"rubavu {tag}")
+    expect(page.locator("#results")).to_contain_text(shops[10][0])
+    page.locator("#q").fill(f"kigali {tag}")
+    expect(page.locator("#results").get_by_role("status")).to_have_text(
+        "You are offline, and this page is not saved on this device."
+    )
+    # The typed search opened as a page: the offline page with its saved results.
+    page.goto(base_url + typed)
+    expect(page.get_by_role("heading", level=2, name=f"Results for “rubavu {tag}”")).to_be_visible()
+    expect(page.locator("#results")).to_contain_text(shops[10][0])
 
     # Back online, ten more profiles: the first one saved is no longer kept.
     context.set_offline(False)

@@ -5,14 +5,15 @@
      older hashed name gets the current version of the same file.
    - Profiles (/b/<slug>) and searches (/search?...): network first; a whole page (a navigation, an htmx boosted
      link or form, a Back/Forward restore) answered by the page cache to an anonymous visitor (it carries
-     X-Cache; logged-in answers never do) is saved, the last 10 of each kind. Offline, the saved copy is shown
-     with a note on top.
+     X-Cache; logged-in answers never do) is saved, the last 10 of each kind; so are the results a search
+     page fetches while the visitor types (htmx, target #results). Offline, the saved copy is shown with a
+     note on top (saved results: inside the offline page).
    - Anything else offline: the offline page (/offline, rendered by the app in the visitor's language and
      precached), filled here with the saved pages. Filled by the worker rather than by a script in the page
      because the worker already holds the list, and the page then works as it arrives, also when htmx swaps it
      into a boosted page (scripts in swapped content are not run again).
    - Never touched: other methods than GET (form answers), other paths (/account, /dashboard, /admin, /api…),
-     htmx fragments, other origins. Saved pages keep the visitor's own CSRF token (this browser's cookie):
+     other htmx fragments, other origins. Saved pages keep the visitor's own CSRF token (this browser's cookie):
      nothing is sent from a saved page while offline, and a token gone stale meanwhile gets the site's
      "reload the page" message. */
 "use strict";
@@ -26,6 +27,7 @@ const DAY = 24 * 3600 * 1000;
 const TITLE = /<title>([^<]*)<\/title>/;
 const NOTE = /<template id="offline-note">([^<]*)<\/template>/;
 const MISSING = /<template id="offline-missing">([^<]*)<\/template>/;
+const SEARCH_TITLE = /<template id="search-title">([^<]*)<\/template>/;
 
 function kindOf(url) {
   if (/^\/b\/[^/]+$/.test(url.pathname)) return "profiles";
@@ -74,8 +76,34 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(staticFile(request, url));
   } else if (wholePage(request)) {
     event.respondWith(page(event, request, url));
+  } else if (url.pathname === "/search" && request.headers.get("HX-Target") === "results") {
+    event.respondWith(searchResults(event, request, url));
   }
 });
+
+// The results part of the search page, asked for while typing there: saved like a whole page (it is how most
+// searches are made); offline, the saved results, else the "not saved" note in their place.
+async function searchResults(event, request, url) {
+  try {
+    const response = await fetch(request);
+    if (response.status === 200 && response.headers.has("x-cache")) {
+      // kept under the address htmx shows (the server's tidy URL, without the empty form fields)
+      const shown = new URL(response.headers.get("HX-Push-Url") || url.href, url);
+      const key = shown.origin === url.origin && shown.pathname === "/search" ? shown : url;
+      event.waitUntil(save("searches", key, response.clone(), url.pathname + url.search));
+    }
+    return response;
+  } catch (error) {
+    const asked = url.pathname + url.search;
+    const entry = (await savedList("searches")).find((e) => e.asked === asked || (e.fragment && e.path === asked));
+    const saved = entry && (await (await caches.open(SAVED.searches)).match(entry.key));
+    if (saved && entry.fragment) return htmlResponse(await saved.text(), saved);
+    const offline = await (await caches.open(OFFLINE_CACHE)).match(CONFIG.offline);
+    const missing = offline && MISSING.exec(await offline.text());
+    const note = missing ? `<p class="offline-note" role="status">${missing[1]}</p>` : "";
+    return htmlResponse(`<div id="results" aria-live="polite">${note}</div>`, offline);
+  }
+}
 
 async function staticFile(request, url) {
   const cache = await caches.open(STATIC_CACHE);
@@ -99,6 +127,7 @@ async function page(event, request, url) {
   } catch (error) {
     const cache = kind ? await caches.open(SAVED[kind]) : null;
     const saved = cache ? await cache.match(url.pathname + url.search, { ignoreVary: true }) : undefined;
+    if (saved && saved.headers.get("x-fragment")) return offlinePage(null, saved, url.pathname + url.search);
     return saved ? withNote(saved) : offlinePage(null);
   }
   if (url.pathname === CONFIG.offline && response.ok) return offlinePage(response);
@@ -112,21 +141,26 @@ async function page(event, request, url) {
 // Saves run one after another: each keeps the newest KEEP of its kind (by a stamp that never repeats).
 let queue = Promise.resolve();
 let lastStamp = 0;
-function save(kind, url, response) {
-  queue = queue.then(() => store(kind, url, response)).catch(() => undefined);
+// `asked`: for the results part of a search, the URL it was asked for (the form's fields, empty ones included).
+function save(kind, url, response, asked = "") {
+  queue = queue.then(() => store(kind, url, response, asked)).catch(() => undefined);
   return queue;
 }
 
-async function store(kind, url, response) {
+async function store(kind, url, response, asked) {
+  const fragment = Boolean(asked);
   const html = await response.text();
-  if (!TITLE.test(html)) return;
-  const title = TITLE.exec(html)[1].replace(/ · ServiceRW$/, "");
+  if (!fragment && !TITLE.test(html)) return;
+  // escaped HTML text (a <title> holds no "<"); a fragment has none: its title is made when listed
+  const title = fragment ? "" : TITLE.exec(html)[1].replace(/ · ServiceRW$/, "");
   const cache = await caches.open(SAVED[kind]);
   const key = url.pathname + url.search;
   const headers = {
     "content-type": "text/html; charset=utf-8",
     "content-language": response.headers.get("content-language") || "",
-    "x-title": encodeURIComponent(title), // escaped HTML text (the <title> holds no "<"), header-safe
+    "x-fragment": fragment ? "1" : "",
+    "x-asked": encodeURIComponent(asked),
+    "x-title": encodeURIComponent(title), // header-safe
     "x-saved": String((lastStamp = Math.max(Date.now(), lastStamp + 1))),
   };
   await cache.delete(key);
@@ -142,11 +176,14 @@ async function savedList(kind) {
   for (const request of await cache.keys()) {
     const response = await cache.match(request);
     if (!response) continue;
-    const path = new URL(request.url).pathname + new URL(request.url).search;
+    const address = new URL(request.url);
+    const path = address.pathname + address.search;
     entries.push({
       key: request,
       path,
       title: decodeURIComponent(response.headers.get("x-title") || ""),
+      fragment: Boolean(response.headers.get("x-fragment")),
+      asked: decodeURIComponent(response.headers.get("x-asked") || ""),
       saved: Number(response.headers.get("x-saved")) || 0,
     });
   }
@@ -184,24 +221,43 @@ function escapeHtml(text) {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
-// The offline page (from the network when asked for online, else the saved copy) with the saved pages listed.
-async function offlinePage(response) {
+// "Results for “…”" in the offline page's language, for a search saved as a fragment (its query escaped here).
+function searchTitle(html, path) {
+  const pattern = SEARCH_TITLE.exec(html);
+  const query = new URL(path, self.location.origin).searchParams.get("q");
+  return pattern && query ? pattern[1].replace("{q}", escapeHtml(query)) : escapeHtml(path);
+}
+
+// The offline page (from the network when asked for online, else the saved copy) with the saved pages listed;
+// offline, with the note that the page asked for is not saved, or with the saved results of a search.
+async function offlinePage(response, results = null, path = "") {
   const source = response || (await (await caches.open(OFFLINE_CACHE)).match(CONFIG.offline));
   if (!source) return Response.error();
   let html = await source.text();
   for (const kind of Object.keys(SAVED)) {
     const items = (await savedList(kind)).map(
       // titles are HTML-escaped text already (from <title>), paths are escaped here
-      (entry) => `<li><a href="${escapeHtml(entry.path)}">${entry.title || escapeHtml(entry.path)}</a></li>`,
+      (entry) => `<li><a href="${escapeHtml(entry.path)}">${entry.title || searchTitle(html, entry.path)}</a></li>`,
     );
     html = html.replace(`<!--saved-${kind}-->`, items.join(""));
   }
-  const missing = !response && MISSING.exec(html);
-  if (missing) html = html.replace("<!--offline-status-->", `<p class="offline-note" role="status">${missing[1]}</p>`);
+  let status = "";
+  if (results) {
+    const note = NOTE.exec(html);
+    const title = searchTitle(html, path);
+    status = `${note ? `<p class="offline-note" role="status">${note[1]}</p>` : ""}<h2>${title}</h2>${await results.text()}`;
+  } else if (!response) {
+    const missing = MISSING.exec(html);
+    status = missing ? `<p class="offline-note" role="status">${missing[1]}</p>` : "";
+  }
+  return htmlResponse(html.replace("<!--offline-status-->", status), source);
+}
+
+function htmlResponse(html, source) {
   return new Response(html, {
     headers: {
       "content-type": "text/html; charset=utf-8",
-      "content-language": source.headers.get("content-language") || "",
+      "content-language": (source && source.headers.get("content-language")) || "",
       "cache-control": "no-store",
     },
   });
@@ -213,11 +269,5 @@ async function withNote(saved) {
   const note = offline && NOTE.exec(await offline.text());
   let html = await saved.text();
   if (note) html = html.replace('<main id="main">', `<main id="main"><p class="offline-note" role="status">${note[1]}</p>`);
-  return new Response(html, {
-    headers: {
-      "content-type": "text/html; charset=utf-8",
-      "content-language": saved.headers.get("content-language") || "",
-      "cache-control": "no-store",
-    },
-  });
+  return htmlResponse(html, saved);
 }
