@@ -122,6 +122,15 @@ def test_visited_profiles_and_searches_are_readable_offline(browser: Browser, ba
     expect(page.locator("#saved-profiles a").first).to_contain_text(shops[10][0])  # newest first
     page.goto(f"{base_url}/b/{shops[10][1]}")
     expect(page.get_by_role("heading", level=1)).to_contain_text(shops[10][0])
+
+    # A shared phone: the visitor forgets them all.
+    context.set_offline(False)
+    page.goto(f"{base_url}/offline")
+    expect(page.locator("#saved-profiles a")).to_have_count(10)
+    page.get_by_role("button", name="Forget the saved pages").click()
+    expect(page.get_by_text("No profile saved yet.")).to_be_visible()
+    expect(page.get_by_text("No search saved yet.")).to_be_visible()
+    assert _saved(page, "servicerw-profiles") == [] and _saved(page, "servicerw-searches") == []
     context.close()
 
 
@@ -144,4 +153,18 @@ def test_logged_in_pages_and_account_pages_are_not_saved(browser: Browser, base_
     context.set_offline(True)
     page.goto(f"{base_url}/account")
     expect(page.get_by_role("status")).to_have_text("You are offline, and this page is not saved on this device.")
+    context.close()
+
+
+def test_chromium_finds_the_site_installable(browser: Browser, base_url: str):
+    context = _phone(browser, base_url)
+    page = context.new_page()
+    page.goto(base_url + "/")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    cdp = context.new_cdp_session(page)
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["errors"] == [] and '"short_name": "ServiceRW"' in manifest["data"]
+    errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    # Playwright's contexts are incognito profiles, where nothing can be installed; nothing else may be wrong.
+    assert [error["errorId"] for error in errors if error["errorId"] != "in-incognito"] == []
     context.close()

@@ -121,3 +121,13 @@ async def test_the_worker_can_tell_an_anonymous_public_page_from_a_logged_in_one
     for path in ("/b/amahoro-tailors", "/search?q=amahoro", "/account"):
         answer = await client.get(path, headers=HTML)
         assert answer.status_code == 200 and "x-cache" not in answer.headers, path
+
+
+async def test_forgetting_the_saved_pages_clears_the_sites_storage_on_this_device(client, db):
+    page = await client.get("/offline", headers=HTML)
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+    forgot = await client.post("/offline/forget", data={"_csrf_token": token}, headers=HTML, follow_redirects=False)
+    assert forgot.status_code == 303 and forgot.headers["location"] == "/offline"
+    assert forgot.headers["clear-site-data"] == '"storage"'
+    refused = await client.post("/offline/forget", data={"_csrf_token": "0" * 64}, headers=HTML)
+    assert refused.status_code == 403 and "clear-site-data" not in refused.headers
