@@ -41,7 +41,7 @@ from servicerw.core.observe import observe_requests  # noqa: E402
 from servicerw.core.pagecache import PageCache  # noqa: E402
 from servicerw.core.security import input_guard, make_before_send, timing_middleware  # noqa: E402
 from servicerw.core.sessions import session_config  # noqa: E402
-from servicerw.core.static import StaticFiles, serve_root_file, serve_static  # noqa: E402
+from servicerw.core.static import StaticFiles, serve_root_file, serve_service_worker, serve_static  # noqa: E402
 from servicerw.core.storage import LocalStorage  # noqa: E402
 from servicerw.core.web import (  # noqa: E402
     answer_head_as_get,
@@ -220,7 +220,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             await services.counter_store.close()
             await services.account_limits.close()
 
-    handlers: list[Any] = [*route_handlers(), healthz, readyz, metrics, serve_static, serve_root_file]
+    root_files = [serve_static, serve_root_file, serve_service_worker]
+    handlers: list[Any] = [*route_handlers(), healthz, readyz, metrics, *root_files]
     if isinstance(storage, LocalStorage):
         handlers.append(_media_files(storage))
 

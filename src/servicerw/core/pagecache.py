@@ -13,7 +13,9 @@ The version is read from Valkey at most once per `PAGE_CACHE_VERSION_TTL` second
 process forgets it at once). Entries live in a per-process LRU bounded in bytes, in front of Valkey (TTL).
 
 Who: a request carrying a session cookie is never served from the cache nor stored (`private, no-cache`); an
-anonymous visitor with only a CSRF or language cookie is served from it.
+anonymous visitor with only a CSRF or language cookie is served from it. The service worker (`static/js/sw.js`)
+saves a page for offline reading only when its answer carries `X-Cache`, set here on what anonymous visitors get
+and on nothing else (tests/test_offline.py holds this).
 
 Per-visitor values (the traps):
 - CSRF token. Litestar's double-submit token is the visitor's own `csrftoken` cookie, rendered into every page

@@ -25,7 +25,8 @@ def _security_headers(img_sources: str, production: bool) -> list[tuple[str, str
     csp = (
         f"default-src 'self'; img-src 'self' data: {img_sources}".rstrip()
         + "; style-src 'self'; script-src 'self'; connect-src 'self'; "
-        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+        "worker-src 'self'; manifest-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
+        "object-src 'none'"
     )
     headers = [
         ("content-security-policy", csp),

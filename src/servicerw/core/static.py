@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +24,11 @@ from litestar.params import FromPath
 from servicerw.settings import ROOT_DIR
 
 STATIC_DIR = ROOT_DIR / "static"
-COMPRESSIBLE = (".css", ".js", ".svg", ".txt", ".json", ".html")
+COMPRESSIBLE = (".css", ".js", ".svg", ".txt", ".json", ".html", ".webmanifest")
 IMMUTABLE = "public, max-age=31536000, immutable"
+SERVICE_WORKER = "js/sw.js"  # served at /sw.js only (its scope is the folder it is served from)
+OFFLINE_PAGE = "/offline"
+THEME_COLOUR = "#0a4d8c"  # the header's blue
 
 
 @dataclass
@@ -55,6 +59,7 @@ class StaticFiles:
     def __init__(self, directory: Path = STATIC_DIR) -> None:
         self.by_name: dict[str, StaticFile] = {}
         self.by_hashed: dict[str, StaticFile] = {}
+        self.service_worker: StaticFile | None = None
         for path in sorted(p for p in directory.rglob("*") if p.is_file()):
             name = path.relative_to(directory).as_posix()
             body = path.read_bytes()
@@ -72,6 +77,53 @@ class StaticFiles:
             )
             self.by_name[name] = entry
             self.by_hashed[hashed] = entry
+        source = self.by_name.pop(SERVICE_WORKER, None)
+        if source is not None:
+            del self.by_hashed[source.hashed_name]
+            self.service_worker = self._service_worker(source.body)
+        if "icons/icon-192.png" in self.by_name:
+            self._add("manifest.webmanifest", self._manifest(), "application/manifest+json")
+
+    def _add(self, name: str, body: bytes, media_type: str) -> None:
+        """A file made at start-up from the others, served like them (hashed, cached for a year)."""
+        stem, _dot, ext = name.rpartition(".")
+        entry = StaticFile(body, True, media_type, f"{stem}.{hashlib.sha256(body).hexdigest()[:10]}.{ext}")
+        self.by_name[name] = entry
+        self.by_hashed[entry.hashed_name] = entry
+
+    def _service_worker(self, source: bytes) -> StaticFile:
+        """The worker with the current hashed names of the stylesheets and scripts to precache (vendored bundles
+        aside): whenever one changes, so do the worker's bytes, and browsers install the new one."""
+        precache = {
+            name: self.url(name)
+            for name in self.by_name
+            if name.startswith(("css/", "js/")) and name.endswith((".css", ".js"))
+        }
+        listed = json.dumps(precache, sort_keys=True)
+        version = hashlib.sha256(source + listed.encode()).hexdigest()[:10]
+        config = json.dumps({"version": version, "static": precache, "offline": OFFLINE_PAGE}, sort_keys=True)
+        body = source.replace(b"/*CONFIG*/ {}", config.encode(), 1)
+        return StaticFile(body, True, "text/javascript; charset=utf-8", f"sw.{version}.js")
+
+    def _manifest(self) -> bytes:
+        """The web app manifest: what a phone needs to install the site (name, start page, colours, icons)."""
+        icons = [
+            {"src": self.url("icons/icon-192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": self.url("icons/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {"src": self.url("icons/maskable-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+        ]
+        manifest = {
+            "id": "/",
+            "name": "ServiceRW",
+            "short_name": "ServiceRW",
+            "start_url": "/",
+            "scope": "/",
+            "display": "standalone",
+            "theme_color": THEME_COLOUR,
+            "background_color": "#f6f7f9",
+            "icons": icons,
+        }
+        return json.dumps(manifest, indent=1).encode()
 
     def url(self, name: str) -> str:
         """The URL of a static file by its plain name, as used in templates."""
@@ -86,6 +138,20 @@ def serve_root_file(request: Request) -> Response[bytes]:
     return Response(content=entry.body, media_type=entry.media_type, headers={"cache-control": "public, max-age=86400"})
 
 
+@get("/sw.js", include_in_schema=False, opt={"skip_compression": True}, sync_to_thread=False)
+def serve_service_worker(request: Request) -> Response[bytes]:
+    """The service worker, at the root so that its scope is the whole site; browsers ask for it again on
+    navigations to see whether it changed (`no-cache`, answered 304 while it has not)."""
+    entry = request.app.state.static_files.service_worker
+    if entry is None:
+        raise NotFoundException()
+    etag = f'"{entry.hashed_name}"'
+    headers = {"cache-control": "no-cache", "etag": etag}
+    if etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]:
+        return Response(content=b"", status_code=304, headers=headers)
+    return _encoded(request, entry, headers)
+
+
 @get("/static/{path:path}", include_in_schema=False, opt={"skip_compression": True}, sync_to_thread=False)
 def serve_static(request: Request, path: FromPath[str]) -> Response[bytes]:
     files: StaticFiles = request.app.state.static_files
@@ -98,8 +164,13 @@ def serve_static(request: Request, path: FromPath[str]) -> Response[bytes]:
         cache = "public, max-age=3600"
     if entry is None:
         raise NotFoundException()
+    return _encoded(request, entry, {"cache-control": cache})
+
+
+def _encoded(request: Request, entry: StaticFile, headers: dict[str, str]) -> Response[bytes]:
+    """The file compressed as the client accepts (brotli, else gzip), compressed once."""
     accept = request.headers.get("accept-encoding", "")
-    headers = {"cache-control": cache, "vary": "Accept-Encoding"}
+    headers = {**headers, "vary": "Accept-Encoding"}
     body = entry.body
     if entry.compressible and "br" in accept:
         body, headers["content-encoding"] = entry.br, "br"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -30,6 +30,17 @@ class HomeController(Controller):
                 "featured": await businesses.featured(lang),
             },
         )
+
+    @get("/offline", name="offline", opt=PUBLIC_PAGE)
+    async def offline(self) -> Template:
+        """The page the service worker (static/js/sw.js) shows offline, filled by it with the saved pages."""
+        return Template("home/offline.html")
+
+    @post("/offline/forget", name="forget_saved_pages")
+    async def forget_saved_pages(self) -> Redirect:
+        """Forget the pages saved on this device (a shared phone): the browser drops the site's caches and its
+        worker (`Clear-Site-Data`, the standard header; the worker is installed again on the next page)."""
+        return Redirect(path="/offline", status_code=303, headers={"clear-site-data": '"storage"'})
 
     @get("/lang/{code:str}", name="set_language")
     async def set_language(self, request: Request, code: FromPath[str], next: FromQuery[str | None] = None) -> Redirect:
