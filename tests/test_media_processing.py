@@ -316,13 +316,28 @@ def test_thumb_of_a_large_photo_is_the_center_square(run):
         assert g > 150 and r < 80 and b < 80, (xy, (r, g, b))
 
 
-def test_libvips_resizes_by_default_and_gives_the_same_picture_as_pillow():
+@pytest.mark.parametrize(
+    "make,expected",
+    [
+        pytest.param(
+            lambda: encode(picture((2000, 1500)), "JPEG", quality=90, exif=gps_exif(orientation=8)),
+            {"width": 1500, "height": 2000, "format": "JPEG"},
+            id="rotated-jpeg",
+        ),
+        pytest.param(  # 20 MP: Pillow box-reduces it by 2 before handing the pixels to libvips
+            lambda: encode(picture((5200, 3900)), "PNG", compress_level=1),
+            {"width": 5200, "height": 3900, "format": "PNG"},
+            id="large-png",
+        ),
+    ],
+)
+def test_libvips_resizes_by_default_and_gives_the_same_picture_as_pillow(make, expected):
     """The locked pyvips-binary loads here, so uploads are resized by libvips; the fallback looks the same."""
-    data = encode(picture((2000, 1500)), "JPEG", quality=90, exif=gps_exif(orientation=8))
+    data = make()
     default, info = process(data)
     vips, vips_info = process(data, use_vips=True)
     pillow, pillow_info = process(data, use_vips=False)
-    assert info == vips_info == pillow_info == {"width": 1500, "height": 2000, "format": "JPEG"}
+    assert info == vips_info == pillow_info == expected
     assert [v.data for v in default] == [v.data for v in vips]  # the encoders are deterministic: same path
     assert [(v.key_width, v.ext, v.width, v.height) for v in vips] == [
         (v.key_width, v.ext, v.width, v.height) for v in pillow
