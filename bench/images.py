@@ -26,7 +26,15 @@ from PIL import ExifTags, Image, ImageDraw, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from servicerw.media.processing import WEBP_METHOD, ImageRejected, _pyvips, inspect, process  # noqa: E402
+from servicerw.media.processing import (  # noqa: E402
+    WEBP_METHOD,
+    WEBP_SMALL_METHOD,
+    WEBP_SMALL_WIDTH,
+    ImageRejected,
+    _pyvips,
+    inspect,
+    process,
+)
 
 
 def _random_layer(rng: random.Random, size: tuple[int, int], grid: tuple[int, int]) -> Image.Image:
@@ -129,7 +137,8 @@ def main() -> None:
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     resizer = "libvips" if use_vips or (use_vips is None and _pyvips() is not None) else "Pillow"
     print(
-        f"resize by {resizer}, WebP method {WEBP_METHOD}; allowed CPUs {cpus} of {os.cpu_count()}; "
+        f"resize by {resizer}, WebP method {WEBP_METHOD} ({WEBP_SMALL_METHOD} up to {WEBP_SMALL_WIDTH} px); "
+        f"allowed CPUs {cpus} of {os.cpu_count()}; "
         f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
 
