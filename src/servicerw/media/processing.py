@@ -30,7 +30,7 @@ bytes, so no second set of decoders is exposed to hostile files. (Transparent pi
 Pillow, which premultiplies the alpha.) When pyvips cannot load (a platform without a
 `pyvips-binary` wheel, a broken libvips), Pillow resizes: same sizes, same checks, ~30 ms slower.
 WebP is encoded with method 0 instead of libwebp's default 4 (method 2 for the 320 and the thumb): a quarter of the
-CPU (the WebP encoding was over half of the 12 MP photo's time) for 12 % more WebP bytes at about the same quality
+CPU (the WebP encoding was over half of the 12 MP photo's time) for 11 % more WebP bytes at about the same quality
 (figures in README). The progressive JPEG (the fallback for browsers without WebP) keeps its settings.
 """
 
