@@ -102,9 +102,9 @@ bench-search URL="http://127.0.0.1:8000" *ARGS: setup
 bench-search-plans: setup
     {{py}} bench/search_plans.py
 
-# The photo pipeline on a 12-megapixel JPEG: time per image, bytes per variant.
-bench-images: setup
-    {{py}} bench/images.py
+# The photo pipeline on a 12-megapixel JPEG, on one core: CPU and wall time per image, bytes per variant.
+bench-images *ARGS: setup
+    taskset -c 0 {{py}} bench/images.py {{ARGS}}
 
 # Owner dashboard statistics on DATABASE_URL (full seed volume): query, charts and page times, sizes.
 bench-dashboard *ARGS: setup

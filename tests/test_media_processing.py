@@ -6,13 +6,14 @@ SECURITY.md checklist 14 (per-file limit), 15 (JPEG/PNG/WebP only, by content), 
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import struct
 import zlib
 
 import pytest
-from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageOps, PngImagePlugin
+from PIL import ExifTags, Image, ImageChops, ImageCms, ImageDraw, ImageOps, ImageStat, PngImagePlugin
 
 from servicerw.core.storage import IMAGE_WIDTHS, variant_key
 from servicerw.media.processing import (
@@ -105,6 +106,13 @@ def png_900mp() -> bytes:
     return png_1bit(30000, 30000)
 
 
+@pytest.fixture(params=[True, False], ids=["libvips", "pillow"])
+def run(request):
+    """process() resizing with libvips (what runs when pyvips loads, i.e. always with the locked dependencies) and
+    with Pillow (the fallback when it cannot load): the outputs' properties are the same."""
+    return functools.partial(process, use_vips=request.param)
+
+
 def rejected(data: bytes, fn=process) -> ImageRejected:
     with pytest.raises(ImageRejected) as info:
         fn(data)
@@ -120,7 +128,7 @@ def by_key(variants: list[Variant]) -> dict[tuple[int, str], Variant]:
 # metadata and orientation (checklist 17)
 
 
-def test_gps_exif_xmp_icc_stripped_and_orientation_applied():
+def test_gps_exif_xmp_icc_stripped_and_orientation_applied(run):
     # stored 600x400: top half red, bottom half blue; orientation 6 = "rotate 90 degrees clockwise to view"
     stored = Image.new("RGB", (600, 400), (220, 20, 20))
     ImageDraw.Draw(stored).rectangle((0, 200, 599, 399), fill=(20, 20, 220))
@@ -131,7 +139,7 @@ def test_gps_exif_xmp_icc_stripped_and_orientation_applied():
     assert original.getexif().get_ifd(GPS_IFD), "the test input must carry GPS"
     assert inspect(data) == ("JPEG", 600, 400)  # inspect reports the stored size
 
-    variants, info = process(data)
+    variants, info = run(data)
 
     assert info == {"width": 400, "height": 600, "format": "JPEG"}
     for v in variants:
@@ -150,11 +158,11 @@ def test_gps_exif_xmp_icc_stripped_and_orientation_applied():
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
-def test_every_orientation_matches_exif_transpose(orientation):
+def test_every_orientation_matches_exif_transpose(orientation, run):
     stored = picture((360, 240))
     data = encode(stored, "JPEG", quality=95, exif=gps_exif(orientation))
     upright = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
-    variants, info = process(data)
+    variants, info = run(data)
     assert (info["width"], info["height"]) == upright.size
     out = Image.open(io.BytesIO(by_key(variants)[(320, "jpg")].data)).convert("RGB")
     reference = upright.convert("RGB").resize(out.size)
@@ -167,10 +175,10 @@ def test_every_orientation_matches_exif_transpose(orientation):
     assert max(diffs) < 20, diffs
 
 
-def test_large_rotated_jpeg_is_decoded_at_reduced_scale_with_exact_sizes():
+def test_large_rotated_jpeg_is_decoded_at_reduced_scale_with_exact_sizes(run):
     # 4000x2700 stored, orientation 6: upright 2700x4000, decoded at 1/2 scale (draft), sizes still exact
     data = encode(picture((4000, 2700)), "JPEG", quality=85, exif=gps_exif(orientation=6))
-    variants, info = process(data)
+    variants, info = run(data)
     assert (info["width"], info["height"]) == (2700, 4000)
     sizes = {(v.key_width, v.ext): (v.width, v.height) for v in variants}
     assert sizes[(1280, "webp")] == (1280, 1896)
@@ -192,11 +200,11 @@ def test_large_rotated_jpeg_is_decoded_at_reduced_scale_with_exact_sizes():
         pytest.param(lambda img: encode(img.convert("RGBA"), "WEBP", quality=90), id="WebP-alpha"),
     ],
 )
-def test_transparency_is_flattened_on_white(make):
+def test_transparency_is_flattened_on_white(make, run):
     img = picture((640, 480)).convert("RGBA")
     img.paste((0, 0, 0, 0), (0, 0, 320, 480))  # left half fully transparent
     data = make(img)
-    variants, _ = process(data)
+    variants, _ = run(data)
     for v in variants:
         out = Image.open(io.BytesIO(v.data))
         assert out.mode == "RGB"
@@ -205,10 +213,10 @@ def test_transparency_is_flattened_on_white(make):
             assert min(pixel) > 235, pixel  # white, not black
 
 
-def test_webp_input_accepted(jpeg_800):
+def test_webp_input_accepted(jpeg_800, run):
     data = encode(picture((800, 600)), "WEBP", quality=80)
     assert inspect(data) == ("WEBP", 800, 600)
-    variants, info = process(data)
+    variants, info = run(data)
     assert info == {"width": 800, "height": 600, "format": "WEBP"}
     assert {(v.key_width, v.ext) for v in variants} == {(w, e) for w in (320, 640, 160) for e in ("webp", "jpg")}
 
@@ -222,14 +230,14 @@ def test_mpo_from_phones_is_a_jpeg():
     assert info["format"] == "JPEG"
 
 
-def test_cmyk_jpeg_grayscale_and_16_bit_png():
+def test_cmyk_jpeg_grayscale_and_16_bit_png(run):
     cmyk = encode(picture((500, 400)).convert("CMYK"), "JPEG")
     gray = encode(picture((500, 400)).convert("L"), "JPEG")
     sixteen = Image.new("I;16", (400, 300), 32768)  # mid-gray in 16 bits
     for data in (cmyk, gray, encode(sixteen, "PNG")):
-        variants, _ = process(data)
+        variants, _ = run(data)
         assert all(Image.open(io.BytesIO(v.data)).mode == "RGB" for v in variants)
-    variants, _ = process(encode(sixteen, "PNG"))
+    variants, _ = run(encode(sixteen, "PNG"))
     pixel = Image.open(io.BytesIO(variants[1].data)).getpixel((10, 10))
     assert all(110 < c < 145 for c in pixel), pixel  # scaled to 8 bits, not clipped to white
 
@@ -238,9 +246,9 @@ def test_cmyk_jpeg_grayscale_and_16_bit_png():
 # sizes and formats
 
 
-def test_variants_widths_formats_and_real_encodings():
+def test_variants_widths_formats_and_real_encodings(run):
     data = encode(picture((1600, 1200)), "JPEG", quality=90)
-    variants, info = process(data)
+    variants, info = run(data)
     assert info == {"width": 1600, "height": 1200, "format": "JPEG"}
     expected = {320: (320, 240), 640: (640, 480), 1280: (1280, 960), 160: (160, 160)}
     assert sorted((v.key_width, v.ext) for v in variants) == sorted((w, e) for w in expected for e in ("webp", "jpg"))
@@ -260,15 +268,15 @@ def test_variants_widths_formats_and_real_encodings():
     assert webp[160] < webp[320] < webp[640] < webp[1280]
 
 
-def test_middle_width_original_gets_no_larger_size():
-    variants, info = process(encode(picture((700, 500)), "PNG"))
+def test_middle_width_original_gets_no_larger_size(run):
+    variants, info = run(encode(picture((700, 500)), "PNG"))
     assert variant_widths(700) == (320, 640)
     assert {v.key_width for v in variants} == {320, 640, THUMB_WIDTH}
     assert by_key(variants)[(640, "webp")].height == round(640 * 500 / 700)
 
 
-def test_small_image_is_not_upscaled():
-    variants, info = process(encode(picture((200, 150)), "JPEG"))
+def test_small_image_is_not_upscaled(run):
+    variants, info = run(encode(picture((200, 150)), "JPEG"))
     assert info == {"width": 200, "height": 150, "format": "JPEG"}
     sizes = {(v.key_width, v.ext): (v.width, v.height) for v in variants}
     # one size at the original width, stored under the fixed "320" name; the thumb is 150x150, not 160
@@ -282,11 +290,11 @@ def test_small_image_is_not_upscaled():
         assert Image.open(io.BytesIO(v.data)).size == (v.width, v.height)
 
 
-def test_thumb_is_a_center_crop():
+def test_thumb_is_a_center_crop(run):
     img = Image.new("RGB", (300, 900), (220, 20, 20))
     ImageDraw.Draw(img).rectangle((0, 300, 299, 599), fill=(20, 200, 20))
     ImageDraw.Draw(img).rectangle((0, 600, 299, 899), fill=(20, 20, 220))
-    thumb = by_key(process(encode(img, "PNG"))[0])[(THUMB_WIDTH, "jpg")]
+    thumb = by_key(run(encode(img, "PNG"))[0])[(THUMB_WIDTH, "jpg")]
     out = Image.open(io.BytesIO(thumb.data)).convert("RGB")
     assert out.size == (160, 160)
     for xy in ((5, 5), (80, 80), (154, 154)):
@@ -294,8 +302,55 @@ def test_thumb_is_a_center_crop():
         assert g > 150 and r < 80 and b < 80, (xy, (r, g, b))
 
 
-def test_very_tall_image_fits_webp_limits():
-    variants, _ = process(encode(Image.new("L", (100, 20000), 128), "PNG"))
+def test_thumb_of_a_large_photo_is_the_center_square(run):
+    # 2400x1200: the center square (x 600-1800) is green, the sides red and blue; the thumb is cut from a smaller
+    # variant (640x320) than the working image, and must still be exactly that center square
+    img = Image.new("RGB", (2400, 1200), (220, 20, 20))
+    ImageDraw.Draw(img).rectangle((600, 0, 1799, 1199), fill=(20, 200, 20))
+    ImageDraw.Draw(img).rectangle((1800, 0, 2399, 1199), fill=(20, 20, 220))
+    thumb = by_key(run(encode(img, "JPEG", quality=95))[0])[(THUMB_WIDTH, "webp")]
+    out = Image.open(io.BytesIO(thumb.data)).convert("RGB")
+    assert out.size == (160, 160)
+    for xy in ((4, 80), (80, 4), (80, 80), (155, 80), (80, 155)):
+        r, g, b = out.getpixel(xy)
+        assert g > 150 and r < 80 and b < 80, (xy, (r, g, b))
+
+
+@pytest.mark.parametrize(
+    "make,expected",
+    [
+        pytest.param(
+            lambda: encode(picture((2000, 1500)), "JPEG", quality=90, exif=gps_exif(orientation=8)),
+            {"width": 1500, "height": 2000, "format": "JPEG"},
+            id="rotated-jpeg",
+        ),
+        pytest.param(  # 20 MP: Pillow box-reduces it by 2 before handing the pixels to libvips
+            lambda: encode(picture((5200, 3900)), "PNG", compress_level=1),
+            {"width": 5200, "height": 3900, "format": "PNG"},
+            id="large-png",
+        ),
+    ],
+)
+def test_libvips_resizes_by_default_and_gives_the_same_picture_as_pillow(make, expected):
+    """The locked pyvips-binary loads here, so uploads are resized by libvips; the fallback looks the same."""
+    data = make()
+    default, info = process(data)
+    vips, vips_info = process(data, use_vips=True)
+    pillow, pillow_info = process(data, use_vips=False)
+    assert info == vips_info == pillow_info == expected
+    assert [v.data for v in default] == [v.data for v in vips]  # the encoders are deterministic: same path
+    assert [(v.key_width, v.ext, v.width, v.height) for v in vips] == [
+        (v.key_width, v.ext, v.width, v.height) for v in pillow
+    ]
+    for a, b in zip(vips, pillow, strict=True):
+        one, other = Image.open(io.BytesIO(a.data)).convert("RGB"), Image.open(io.BytesIO(b.data)).convert("RGB")
+        # both Lanczos 3 from the same decoded pixels: only rounding and compression differ
+        mean = sum(ImageStat.Stat(ImageChops.difference(one, other)).mean) / 3
+        assert mean < 3, (a.key_width, a.ext, mean)
+
+
+def test_very_tall_image_fits_webp_limits(run):
+    variants, _ = run(encode(Image.new("L", (100, 20000), 128), "PNG"))
     for v in variants:
         assert max(v.width, v.height) <= MAX_VARIANT_SIDE
         assert Image.open(io.BytesIO(v.data)).size == (v.width, v.height)
@@ -402,10 +457,10 @@ def test_truncated_png_refused():
         pytest.param(lambda: encode(picture((700, 500)), "WEBP", xmp=PAYLOAD), id="webp-xmp"),
     ],
 )
-def test_polyglot_payload_is_gone_after_reencoding(make):
+def test_polyglot_payload_is_gone_after_reencoding(make, run):
     data = make()
     assert PAYLOAD in data
-    variants, _ = process(data)
+    variants, _ = run(data)
     for v in variants:
         assert b"pwned" not in v.data and b"<script" not in v.data
 
@@ -434,16 +489,16 @@ def test_storage_keys_are_random_and_unique():
     assert len({key[4:6] for key in keys}) > 200  # spread over the prefixes
 
 
-def test_variant_keys_are_exactly_the_produced_objects(jpeg_800):
+def test_variant_keys_are_exactly_the_produced_objects(jpeg_800, run):
     key = storage_key()
-    variants, info = process(encode(picture((1400, 1000)), "JPEG"))
+    variants, info = run(encode(picture((1400, 1000)), "JPEG"))
     produced = [v.key(key) for v in variants]
     assert len(set(produced)) == len(produced) == 8
     assert produced == variant_keys(key) == variant_keys(key, info["width"])
     assert by_key(variants)[(640, "webp")].key(key) == variant_key(key, 640, "webp") == f"{key}/640.webp"
     assert f"{key}/160.jpg" in produced
 
-    small, small_info = process(jpeg_800)  # 800 wide: no 1280
+    small, small_info = run(jpeg_800)  # 800 wide: no 1280
     produced = [v.key(key) for v in small]
     assert produced == variant_keys(key, small_info["width"])
     assert set(produced) < set(variant_keys(key))  # deleting with the full list still removes them all
