@@ -424,15 +424,19 @@ class AfricasTalkingProvider(_HttpProvider):
         return str(recipient.get("messageId", ""))
 
 
+_CODE = re.compile(r"\b\d{6}\b")
+
+
 class SmsLogProvider:
-    """Development without an SMS provider: the SMS goes to the log (a verification code with it: only
-    the developer reads that log; production should list real providers)."""
+    """Development without an SMS provider: the SMS goes to the log, verification codes hidden like the
+    email log's link tokens (a code in a log would let its readers verify a number that is not theirs;
+    in development read it from the outbox row)."""
 
     name = "sms-log"
     channel = "sms"
 
     async def send(self, outgoing: Outgoing) -> str:
-        log.info("sms_not_sent_no_provider", to=outgoing.to, text=outgoing.text)
+        log.info("sms_not_sent_no_provider", to=outgoing.to, text=_CODE.sub("[code]", outgoing.text))
         return f"log:{outgoing.idempotency_key}"
 
     async def close(self) -> None:
