@@ -4,7 +4,6 @@ Talking servers (failover), throttling and the daily cap, delivery reports and t
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import replace
 
@@ -46,27 +45,7 @@ def fakes(pindo, africastalking):
 
 
 @pytest.fixture
-async def worker_paused(app, client):
-    """The app's outbox worker stopped for one test (it would send the SMS the test checks), started again
-    afterwards; the test sends with its own OutboxSender and fake providers."""
-    worker = app.state.email_worker
-    loop = worker.loop
-    if loop is None:
-        yield
-        return
-    await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(worker.stop(), loop))
-
-    async def start() -> None:
-        worker.start()
-
-    try:
-        yield
-    finally:
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(start(), loop))
-
-
-@pytest.fixture
-async def pool(worker_paused, clean_db):
+async def pool(email_worker_paused, clean_db):
     pool = await asyncpg.create_pool(clean_db, min_size=1, max_size=4)
     try:
         yield pool
@@ -107,9 +86,9 @@ async def opted_in(db, user_id: int, phone: str = PHONE) -> None:
     )
 
 
-async def send_inquiry(client, slug: str = "amazi-plumbing", **overrides):
+async def inquiry_data(client, slug: str = "amazi-plumbing") -> dict:
     page = (await client.get(f"/b/{slug}", headers=HTML)).text
-    data = {
+    return {
         "_csrf_token": re.search(r'name="_csrf_token" value="([^"]+)"', page).group(1),
         "key": re.search(r'name="key" value="([^"]+)"', page).group(1),
         "name": "Claudine Mukamana",
@@ -119,9 +98,12 @@ async def send_inquiry(client, slug: str = "amazi-plumbing", **overrides):
         "message": "My kitchen sink leaks. Can you come on Saturday morning?",
         "website": "",
     }
-    data.update(overrides)
+
+
+async def send_inquiry(client, slug: str = "amazi-plumbing", expect: int = 303):
+    data = await inquiry_data(client, slug)
     response = await client.post(f"/b/{slug}/inquiries", data=data, headers=HTML, follow_redirects=False)
-    assert response.status_code == 303, response.text
+    assert response.status_code == expect, response.text
     return response
 
 
@@ -178,7 +160,7 @@ def test_other_messages_are_not_opt_outs(text):
 # --- verification ---------------------------------------------------------------------------------
 
 
-async def test_an_owner_verifies_a_number_without_javascript_and_turns_alerts_on(client, db, shop, worker_paused):
+async def test_an_owner_verifies_a_number_without_javascript_and_turns_alerts_on(client, db, shop, email_worker_paused):
     assert (await log_in(client, "owner@example.rw")).status_code == 303
     page = await client.get("/dashboard/sms", headers=HTML)
     assert page.status_code == 200 and "Rwandan mobile number" in page.text
@@ -224,7 +206,7 @@ async def test_a_number_that_is_not_a_rwandan_mobile_gets_a_clear_message_and_no
     assert await sms_rows(db) == []
 
 
-async def test_an_expired_code_is_refused(client, db, shop, worker_paused):
+async def test_an_expired_code_is_refused(client, db, shop, email_worker_paused):
     await log_in(client, "owner@example.rw")
     await post_form(client, "/dashboard/sms/phone", phone="0788123456")
     code = code_in((await sms_rows(db, "sms_code"))[0]["body_text"])
@@ -234,7 +216,7 @@ async def test_an_expired_code_is_refused(client, db, shop, worker_paused):
     assert await db.fetchval("SELECT phone FROM sms_phones") == ""
 
 
-async def test_five_wrong_codes_end_the_code(client, db, shop, worker_paused):
+async def test_five_wrong_codes_end_the_code(client, db, shop, email_worker_paused):
     await log_in(client, "owner@example.rw")
     await post_form(client, "/dashboard/sms/phone", phone="0788123456")
     code = code_in((await sms_rows(db, "sms_code"))[0]["body_text"])
@@ -246,7 +228,7 @@ async def test_five_wrong_codes_end_the_code(client, db, shop, worker_paused):
     assert await db.fetchval("SELECT phone FROM sms_phones") == ""
 
 
-async def test_a_new_code_waits_a_minute_and_at_most_five_an_hour(client, db, shop, worker_paused):
+async def test_a_new_code_waits_a_minute_and_at_most_five_an_hour(client, db, shop, email_worker_paused):
     await log_in(client, "owner@example.rw")
     assert (await post_form(client, "/dashboard/sms/phone", phone="0788123456")).status_code == 303
     response = await post_form(client, "/dashboard/sms/phone", phone="0788123456")
@@ -361,19 +343,7 @@ async def test_the_sms_is_part_of_the_inquirys_transaction(client, db, shop):
            WHEN (NEW.kind = 'inquiry_customer') EXECUTE FUNCTION pg_temp_refuse()"""
     )
     try:
-        page = (await client.get("/b/amazi-plumbing", headers=HTML)).text
-        data = {
-            "_csrf_token": re.search(r'name="_csrf_token" value="([^"]+)"', page).group(1),
-            "key": re.search(r'name="key" value="([^"]+)"', page).group(1),
-            "name": "Claudine Mukamana",
-            "phone": "0788 555 123",
-            "email": "claudine@example.rw",
-            "preferred_contact": "phone",
-            "message": "My kitchen sink leaks. Can you come on Saturday morning?",
-            "website": "",
-        }
-        response = await client.post("/b/amazi-plumbing/inquiries", data=data, headers=HTML, follow_redirects=False)
-        assert response.status_code == 500
+        await send_inquiry(client, expect=500)
     finally:
         await db.execute("DROP TRIGGER refuse_customer_mail ON email_outbox")
         await db.execute("DROP FUNCTION pg_temp_refuse()")
@@ -381,7 +351,7 @@ async def test_the_sms_is_part_of_the_inquirys_transaction(client, db, shop):
     assert await sms_rows(db) == []
 
 
-async def test_no_sms_without_a_verified_number_and_the_opt_in(client, db, shop, worker_paused):
+async def test_no_sms_without_a_verified_number_and_the_opt_in(client, db, shop, email_worker_paused):
     # A number waiting for its code, alerts not on.
     await db.execute(
         """INSERT INTO sms_phones (user_id, pending_phone, code_hash, code_expires_at)
@@ -436,7 +406,7 @@ async def test_alerts_are_coalesced_within_the_interval_and_capped_per_day(db, s
 
 
 async def test_stop_from_the_verified_number_turns_alerts_off_and_the_dashboard_says_so(
-    client, db, shop, africastalking, worker_paused
+    client, db, shop, africastalking, email_worker_paused
 ):
     await opted_in(db, shop["owner_id"])
     secret = webhook_secret(get_settings())
@@ -464,7 +434,7 @@ async def test_stop_from_the_verified_number_turns_alerts_off_and_the_dashboard_
     assert await db.fetchval("SELECT alerts FROM sms_phones") is True
 
 
-async def test_turning_alerts_off_cancels_the_alert_still_waiting(client, db, shop, worker_paused):
+async def test_turning_alerts_off_cancels_the_alert_still_waiting(client, db, shop, email_worker_paused):
     await opted_in(db, shop["owner_id"])
     await db.execute("UPDATE sms_phones SET last_alert_at = now()")  # the next alert waits 15 minutes
     await send_inquiry(client)
