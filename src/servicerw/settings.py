@@ -204,7 +204,9 @@ class EmailSettings:
 class SmsSettings:
     # SMS providers in order of preference (pindo, africastalking, log): the outbox worker sends SMS rows
     # through them with the same failover and breakers as email. Default: log (development: nothing sent).
-    providers: tuple[str, ...] = field(default_factory=lambda: _env_list("SMS_PROVIDERS") or ("log",))
+    providers: tuple[str, ...] = field(
+        default_factory=lambda: tuple(p.lower() for p in _env_list("SMS_PROVIDERS")) or ("log",)
+    )
     sender: str = field(default_factory=lambda: _env("SMS_SENDER", "ServiceRW"))  # the sender id shown on phones
     pindo_token: str = field(default_factory=lambda: _env("PINDO_API_TOKEN"))
     pindo_url: str = field(default_factory=lambda: _env("PINDO_URL", "https://api.pindo.io").rstrip("/"))
