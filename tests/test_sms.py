@@ -192,6 +192,7 @@ async def test_an_owner_verifies_a_number_without_javascript_and_turns_alerts_on
     assert response.status_code == 303
     assert await db.fetchval("SELECT alerts FROM sms_phones") is True
     assert " checked" in (await client.get("/dashboard/sms", headers=HTML)).text
+    assert "SMS alerts are on: +250788123456." in (await client.get("/dashboard", headers=HTML)).text
     # Off from the UI: the box unticked (absent from the form).
     response = await post_form(client, "/dashboard/sms/alerts")
     assert response.status_code == 303 and response.headers["location"] == "/dashboard/sms?done=off"
@@ -429,6 +430,7 @@ async def test_stop_from_the_verified_number_turns_alerts_off_and_the_dashboard_
     await log_in(client, "owner@example.rw")
     page = await client.get("/dashboard/sms", headers=HTML)
     assert "You turned SMS alerts off by answering STOP" in page.text
+    assert "SMS alerts are off: you answered STOP." in (await client.get("/dashboard", headers=HTML)).text
     # Ticking the box again turns them back on.
     assert (await post_form(client, "/dashboard/sms/alerts", alerts="on")).status_code == 303
     assert await db.fetchval("SELECT alerts FROM sms_phones") is True
