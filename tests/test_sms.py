@@ -450,3 +450,23 @@ async def test_turning_alerts_off_cancels_the_alert_still_waiting(client, db, sh
 async def test_the_profile_has_an_sms_link_next_to_call_and_whatsapp(client, db, shop):
     page = await client.get("/b/amazi-plumbing", headers=HTML)
     assert 'href="sms:+250788123456"' in page.text and 'href="tel:+250788123456"' in page.text
+
+
+async def test_webhooks_refuse_unknown_providers_and_ignore_what_they_cannot_read(client, db):
+    secret = webhook_secret(get_settings())
+    response = await client.post(f"/webhooks/sms/twilio/{secret}/delivery", content=b"{}")
+    assert response.status_code == 404
+    for body, kind in [
+        (b"{not json", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b"\xff\xfe", "text/plain"),
+    ]:
+        response = await client.post(
+            f"/webhooks/sms/pindo/{secret}/delivery", content=body, headers={"content-type": kind}
+        )
+        assert response.status_code == 200
+    response = await client.post(
+        f"/webhooks/sms/pindo/{secret}/inbound", json={"from": "+250788123456", "text": "STOP"}
+    )
+    assert response.status_code == 200
+    assert await db.fetchval("SELECT count(*) FROM sms_phones") == 0
