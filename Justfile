@@ -131,6 +131,10 @@ bench-rum *ARGS: setup
 bench-mail *ARGS: setup
     {{py}} bench/mail.py {{ARGS}}
 
+# SMS alerts: the alert's cost in the inquiry's transaction, and SMS sent to a fake Pindo.
+bench-sms *ARGS: setup
+    {{py}} bench/sms.py {{ARGS}}
+
 # Faults under steady traffic (Valkey/S3 killed and frozen, database connections cut, worker SIGKILLed,
 # mail provider failing), on services and a database of its own: 5xx, losses, recovery per fault.
 chaos *ARGS: setup services

@@ -257,6 +257,26 @@ async def fresh_limits():
 
 
 @pytest.fixture
+async def email_worker_paused(app, client):
+    """The app's outbox worker stopped for one test (it would send the rows the test queues), started
+    again afterwards. The app runs on the test client's own thread and loop: the worker is stopped there."""
+    worker = app.state.email_worker
+    loop = worker.loop
+    if loop is None:
+        yield
+        return
+    await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(worker.stop(), loop))
+
+    async def start() -> None:
+        worker.start()
+
+    try:
+        yield
+    finally:
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(start(), loop))
+
+
+@pytest.fixture
 def mail_sink_messages() -> list:
     """What the SMTP sink received (emptied for each test)."""
     mail_sink.messages.clear()

@@ -1,4 +1,5 @@
-"""Fake SendGrid and Amazon SES servers: real HTTP servers (stdlib, a thread per request) on free ports.
+"""Fake SendGrid, Amazon SES, Pindo and Africa's Talking servers: real HTTP servers (stdlib, a thread
+per request) on free ports.
 
 Each checks what a real provider checks first (SendGrid: the Bearer key and the v3 payload; SES: the
 SigV4 signature, recomputed with botocore from the request as received, and the v2 payload), and keeps
@@ -18,6 +19,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -227,3 +229,97 @@ class FakeSes(FakeProvider):
     def accepted(self, key):
         body = json.dumps({"MessageId": f"ses-{uuid.uuid4()}"}).encode()
         return 200, {"Content-Type": "application/json"}, body
+
+
+# --- SMS ------------------------------------------------------------------------------------------
+
+
+class FakePindo(FakeProvider):
+    """Pindo's POST /v1/sms/: JSON {to, text, sender} with the Bearer token; 201 with the `sms_id`. Its
+    delivery reports (JSON to the organisation's webhook) are built by `report`."""
+
+    path = "/v1/sms/"
+
+    def __init__(self, token: str = "pindo-test-token") -> None:
+        self.token = token
+        self.sms_ids: dict[str, int] = {}  # idempotency key -> the sms_id answered
+        super().__init__()
+
+    def check(self, method, path, headers, body):
+        if path != self.path:
+            raise ValueError(f"path {path}")
+        if not hmac.compare_digest(headers.get("authorization", ""), f"Bearer {self.token}"):
+            raise ValueError("auth: wrong or missing Bearer token")
+        if headers.get("content-type") != "application/json":
+            raise ValueError("content type")
+        payload = json.loads(body)
+        if (
+            not re.fullmatch(r"\+2507\d{8}", payload.get("to", ""))
+            or not payload.get("text")
+            or not payload.get("sender")
+        ):
+            raise ValueError("to (+250...), text and sender are required")
+        return headers.get("idempotency-key") or str(uuid.uuid4()), payload
+
+    def accepted(self, key):
+        with self.lock:
+            sms_id = self.sms_ids.setdefault(key, 70000 + len(self.sms_ids))
+            payload = self.delivered[key]
+        body = {"sms_id": sms_id, "to": payload["to"], "text": payload["text"], "status": "sent", "item_count": 1}
+        return 201, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+    def report(self, sms_id: int | str, status: str = "delivered") -> tuple[dict[str, str], bytes]:
+        """(headers, body) of Pindo's delivery report for one SMS."""
+        body = {"sms_id": sms_id, "status": status, "to": "", "retries_count": 0}
+        return {"content-type": "application/json"}, json.dumps(body).encode()
+
+
+class FakeAfricasTalking(FakeProvider):
+    """Africa's Talking's POST /version1/messaging: form (username, to, message, from), `apiKey` header,
+    JSON answer SMSMessageData.Recipients[] with status "Success" and a messageId. Delivery reports and
+    incoming SMS are forms posted to our callbacks (`report`, `incoming`)."""
+
+    path = "/version1/messaging"
+
+    def __init__(self, username: str = "servicerw", api_key: str = "at-test-key") -> None:
+        self.username = username
+        self.api_key = api_key
+        self.message_ids: dict[str, str] = {}
+        super().__init__()
+
+    def check(self, method, path, headers, body):
+        if path != self.path:
+            raise ValueError(f"path {path}")
+        if not hmac.compare_digest(headers.get("apikey", ""), self.api_key):
+            raise ValueError("auth: wrong or missing apiKey")
+        if "application/json" not in headers.get("accept", ""):
+            raise ValueError("accept json")
+        form = {name: values[0] for name, values in parse_qs(body.decode()).items()}
+        if form.get("username") != self.username:
+            raise ValueError("auth: username")
+        if not form.get("to") or not form.get("message"):
+            raise ValueError("to and message are required")
+        return headers.get("idempotency-key") or str(uuid.uuid4()), form
+
+    def accepted(self, key):
+        with self.lock:
+            message_id = self.message_ids.setdefault(key, f"ATXid_{uuid.uuid4().hex[:16]}")
+            form = self.delivered[key]
+        recipient = {"statusCode": 101, "number": form["to"], "status": "Success", "cost": "RWF 15.0000"}
+        body = {
+            "SMSMessageData": {
+                "Message": "Sent to 1/1 Total Cost: RWF 15.0000",
+                "Recipients": [{**recipient, "messageId": message_id}],
+            }
+        }
+        return 201, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+    def report(self, message_id: str, status: str = "Success", reason: str = "") -> tuple[dict[str, str], bytes]:
+        form = {"id": message_id, "status": status, "phoneNumber": "+250788123456", "networkCode": "63510"}
+        if reason:
+            form["failureReason"] = reason
+        return {"content-type": "application/x-www-form-urlencoded"}, urlencode(form).encode()
+
+    def incoming(self, sender: str, text: str) -> tuple[dict[str, str], bytes]:
+        form = {"from": sender, "to": "12345", "text": text, "id": uuid.uuid4().hex, "date": "2026-12-02 10:00:00"}
+        return {"content-type": "application/x-www-form-urlencoded"}, urlencode(form).encode()

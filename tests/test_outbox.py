@@ -8,7 +8,6 @@ the only thing a test moves by hand (no test waits for a cooldown or asserts a d
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import signal
@@ -51,26 +50,6 @@ def fakes(sendgrid, ses):
     sendgrid.reset()
     ses.reset()
     return sendgrid, ses
-
-
-@pytest.fixture
-async def email_worker_paused(app, client):
-    """The app's outbox worker stopped for one test (it would send the rows the test queues), started
-    again afterwards. The app runs on the test client's own thread and loop: the worker is stopped there."""
-    worker = app.state.email_worker
-    loop = worker.loop
-    if loop is None:
-        yield
-        return
-    await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(worker.stop(), loop))
-
-    async def start() -> None:
-        worker.start()
-
-    try:
-        yield
-    finally:
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(start(), loop))
 
 
 @pytest.fixture

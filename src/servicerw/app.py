@@ -261,8 +261,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             cookie_secure=server.production,
             cookie_httponly=True,
             cookie_samesite="lax",
-            # API writes are authenticated by their key alone, never by the session cookie.
-            exclude=["^/static/", "^/media/", "^/healthz", "^/readyz", "^/api/", "^/graphql"],
+            # API writes are authenticated by their key alone, never by the session cookie; the providers'
+            # webhooks by the secret in their URL.
+            exclude=["^/static/", "^/media/", "^/healthz", "^/readyz", "^/api/", "^/graphql", "^/webhooks/"],
         ),
         before_send=[make_before_send(settings), make_api_headers()],
         compression_config=CompressionConfig(

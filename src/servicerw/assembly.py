@@ -50,7 +50,9 @@ from servicerw.media import controllers as media_routes
 from servicerw.media.services import PhotoService, photo_worker
 from servicerw.moderation import controllers as moderation_routes
 from servicerw.moderation.services import ModerationService
+from servicerw.notifications import controllers as sms_routes
 from servicerw.notifications.services import outbox_worker
+from servicerw.notifications.sms import SmsAlerts
 from servicerw.reports import controllers as report_routes
 from servicerw.reports.services import ReportService
 from servicerw.reviews import controllers as review_routes
@@ -77,6 +79,7 @@ DOMAIN_ROUTES = (
     moderation_routes,
     api_routes,
     rum_routes,
+    sms_routes,
 )
 
 
@@ -119,6 +122,7 @@ class Services:
     api_reader: ApiReader  # the public API's reads, over the services above
     rum: RumRecorder  # real-user vitals: beacons counted in process, flushed to rum_daily
     rum_vitals: RumService  # their p75s for operators
+    sms_alerts: SmsAlerts  # owners' phone numbers and new-message SMS
     # Background work outside requests (the app runs them; so does `servicerw worker`).
     photo_worker: PollingWorker
     email_worker: PollingWorker
@@ -148,6 +152,7 @@ class Services:
         "api_reader",
         "rum",
         "rum_vitals",
+        "sms_alerts",
     )
 
     def providers(self) -> dict[str, Provide]:
@@ -174,7 +179,8 @@ def build_services(settings: Settings) -> Services:
     accounts = AccountService(session_store)
     listings = ListingService(cache)
     photos = PhotoService(storage, cache)
-    inquiries = InquiryService()
+    sms_alerts = SmsAlerts(settings)
+    inquiries = InquiryService(sms_alerts)
     reviews = ReviewService(cache)
     moderation = ModerationService(cache)
     profiles = ProfileService(storage, cache, reviews=reviews, response_times=inquiries)
@@ -222,9 +228,10 @@ def build_services(settings: Settings) -> Services:
             )
         ),
         rum_vitals=RumService(),
+        sms_alerts=sms_alerts,
         api_reader=ApiReader(search, profiles, reviews, catalog, inquiries, listings, DashboardService(), analytics),
         photo_worker=photo_worker(photos),
-        email_worker=outbox_worker(settings.email),
+        email_worker=outbox_worker(settings.email, sms=settings.sms),
         rollup_worker=rollup_worker(),
         partitions_worker=partitions_worker(settings.analytics),
     )

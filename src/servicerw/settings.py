@@ -201,6 +201,30 @@ class EmailSettings:
 
 
 @dataclass(frozen=True)
+class SmsSettings:
+    # SMS providers in order of preference (pindo, africastalking, log): the outbox worker sends SMS rows
+    # through them with the same failover and breakers as email. Default: log (development: nothing sent).
+    providers: tuple[str, ...] = field(
+        default_factory=lambda: tuple(p.lower() for p in _env_list("SMS_PROVIDERS")) or ("log",)
+    )
+    sender: str = field(default_factory=lambda: _env("SMS_SENDER", "ServiceRW"))  # the sender id shown on phones
+    pindo_token: str = field(default_factory=lambda: _env("PINDO_API_TOKEN"))
+    pindo_url: str = field(default_factory=lambda: _env("PINDO_URL", "https://api.pindo.io").rstrip("/"))
+    africastalking_username: str = field(default_factory=lambda: _env("AFRICASTALKING_USERNAME"))
+    africastalking_api_key: str = field(default_factory=lambda: _env("AFRICASTALKING_API_KEY"))
+    africastalking_url: str = field(
+        default_factory=lambda: _env("AFRICASTALKING_URL", "https://api.africastalking.com").rstrip("/")
+    )
+    # The secret in the providers' callback URLs (/webhooks/sms/<provider>/<secret>/...). Unset: derived
+    # from SECRET_KEY (so it is stable as long as SECRET_KEY is).
+    webhook_secret: str = field(default_factory=lambda: _env("SMS_WEBHOOK_SECRET"))
+    # New-message alerts: at most one SMS per owner every SMS_ALERT_MINUTES (messages in between are
+    # counted into the next one), and at most SMS_DAILY_CAP a day (Kigali time); the rest by email/dashboard.
+    alert_minutes: int = field(default_factory=lambda: _env_int("SMS_ALERT_MINUTES", 15))
+    daily_cap: int = field(default_factory=lambda: _env_int("SMS_DAILY_CAP", 10))
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: _env_int("PORT", 8000))
@@ -329,6 +353,7 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     api: ApiSettings = field(default_factory=ApiSettings)

@@ -16,6 +16,7 @@ from servicerw.catalog.services import CatalogService
 from servicerw.core import i18n
 from servicerw.core.auth import CurrentUser, OwnedBusiness
 from servicerw.core.forms import FormErrors
+from servicerw.notifications.sms import SmsAlerts
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 NO_STORE = {"cache-control": "no-store"}
@@ -57,9 +58,13 @@ class ListingController(Controller):
 
     @get("/", name="dashboard")
     async def dashboard(
-        self, user: NamedDependency[CurrentUser], listings: NamedDependency[ListingService]
+        self,
+        user: NamedDependency[CurrentUser],
+        listings: NamedDependency[ListingService],
+        sms_alerts: NamedDependency[SmsAlerts],
     ) -> Template:
-        return Template("dashboard/home.html", context={"businesses": await listings.mine(user.id)}, headers=NO_STORE)
+        context = {"businesses": await listings.mine(user.id), "sms": await sms_alerts.status(user.id)}
+        return Template("dashboard/home.html", context=context, headers=NO_STORE)
 
     @get("/new", name="listing_new")
     async def new_form(self, user: NamedDependency[CurrentUser], catalog: NamedDependency[CatalogService]) -> Template:

@@ -91,7 +91,7 @@ def session_config(server: ServerSettings) -> SessionConfig:
         httponly=True,
         samesite="lax",
         # API calls are authenticated by their key: no session is ever loaded or created for them.
-        exclude=["^/static/", "^/media/", "^/healthz", "^/readyz", "^/api/", "^/graphql"],
+        exclude=["^/static/", "^/media/", "^/healthz", "^/readyz", "^/api/", "^/graphql", "^/webhooks/"],
     )
 
 

@@ -19,6 +19,7 @@ from servicerw.core.i18n import gettext as _
 from servicerw.core.metrics import INQUIRIES
 from servicerw.core.replicas import lag_tolerant
 from servicerw.notifications.compose import queue_message
+from servicerw.notifications.sms import SmsAlerts
 
 CONTACT_METHODS = ("phone", "whatsapp", "email")
 INBOX_STATUSES = ("new", "read", "replied", "closed")
@@ -123,6 +124,10 @@ def _contact_lines(form: InquiryForm | dict) -> str:
 
 
 class InquiryService:
+    def __init__(self, sms_alerts: SmsAlerts | None = None) -> None:
+        """`sms_alerts`: the owners' new-message SMS, queued in the inquiry's transaction (None: no SMS)."""
+        self.sms_alerts = sms_alerts
+
     # --- the customer's side ---------------------------------------------------------------------
 
     async def business_for_inquiry(self, slug: str) -> dict | None:
@@ -187,6 +192,15 @@ class InquiryService:
                         subject=_("New message from %(name)s", name=form.name),
                         body=body,
                     )
+            if self.sms_alerts is not None:
+                await self.sms_alerts.queue_inquiry_alert(
+                    conn,
+                    business_id=business["id"],
+                    customer_name=form.name,
+                    message=form.message,
+                    link=inbox_link,
+                    inbox_link=f"{base_url}/dashboard/{business['id']}/inbox",
+                )
             if form.email:
                 body = _(
                     "Hello %(name)s,\n\nYour message was sent to %(business)s:\n\n%(text)s\n\n"

@@ -1,6 +1,6 @@
-"""Delivery providers behind one small interface, so that an SMS channel can join later.
+"""Delivery providers behind one small interface, for email and SMS.
 
-A provider has a `name`, a `channel` ("email"; an SMS provider would say "sms") and `send(outgoing)`,
+A provider has a `name`, a `channel` ("email" or "sms") and `send(outgoing)`,
 which returns the provider's message id or raises SendError (refused, failed or timed out: another
 provider, or a later attempt, may succeed). `close()` releases its connections; the next send reopens them.
 
@@ -26,7 +26,7 @@ from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import formataddr, formatdate, parseaddr
 from typing import Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import httpx
 import structlog
@@ -34,7 +34,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from servicerw.settings import EmailSettings
+from servicerw.settings import EmailSettings, SmsSettings
 
 log = structlog.get_logger(__name__)
 
@@ -76,7 +76,7 @@ class _HttpProvider:
         self.settings = settings
         self._client: httpx.AsyncClient | None = None
 
-    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    async def _post(self, url: str, body: bytes | str, headers: dict[str, str]) -> httpx.Response:
         if self._client is None:
             slots = max(1, self.settings.concurrency)
             self._client = httpx.AsyncClient(
@@ -340,3 +340,120 @@ def build_providers(settings: EmailSettings) -> list[Provider]:
     if unknown:
         raise ValueError(f"EMAIL_PROVIDERS: unknown provider {unknown} (known: {', '.join(PROVIDERS)})")
     return [PROVIDERS[name]() if name == "log" else PROVIDERS[name](settings) for name in settings.providers]
+
+
+# --- SMS ------------------------------------------------------------------------------------------
+
+
+class PindoProvider(_HttpProvider):
+    """Pindo (Rwanda): POST {PINDO_URL}/v1/sms/ with JSON {to, text, sender} and `Authorization: Bearer
+    TOKEN`; 201 (or 200) with the message's `sms_id` in the JSON answer. Delivery reports come later to the
+    organisation's webhook (our /webhooks/sms/pindo/...). Relied on: Pindo's API usage and response codes
+    as published with pindo-cli (https://pypi.org/project/pindo-cli/): 201 sent, 401 unauthorized, 409
+    unsupported country or network."""
+
+    name = "pindo"
+    channel = "sms"
+
+    def __init__(self, settings: EmailSettings, sms: SmsSettings) -> None:
+        if not sms.pindo_token:
+            raise ValueError("SMS_PROVIDERS lists pindo but PINDO_API_TOKEN is not set")
+        super().__init__(settings)
+        self.sms = sms
+        self.url = f"{sms.pindo_url}/v1/sms/"
+
+    async def send(self, outgoing: Outgoing) -> str:
+        payload = {"to": outgoing.to, "text": outgoing.text, "sender": self.sms.sender}
+        headers = {
+            "Authorization": f"Bearer {self.sms.pindo_token}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": outgoing.idempotency_key,
+        }
+        response = await self._post(self.url, json.dumps(payload).encode(), headers)
+        if response.status_code not in (200, 201):
+            raise self._refused(response)
+        try:
+            return str(response.json().get("sms_id", ""))
+        except ValueError:
+            return ""  # accepted all the same; its delivery report cannot be matched
+
+
+class AfricasTalkingProvider(_HttpProvider):
+    """Africa's Talking bulk SMS: form POST {AFRICASTALKING_URL}/version1/messaging (username, to, message,
+    from) with the `apiKey` header and `Accept: application/json`; the answer's
+    SMSMessageData.Recipients[] carries each number's `status` ("Success" when accepted) and `messageId`.
+    Relied on: Africa's Talking SMS API reference (developers.africastalking.com/docs/sms/sending)."""
+
+    name = "africastalking"
+    channel = "sms"
+
+    def __init__(self, settings: EmailSettings, sms: SmsSettings) -> None:
+        if not (sms.africastalking_username and sms.africastalking_api_key):
+            raise ValueError(
+                "SMS_PROVIDERS lists africastalking but AFRICASTALKING_USERNAME or AFRICASTALKING_API_KEY is not set"
+            )
+        super().__init__(settings)
+        self.sms = sms
+        self.url = f"{sms.africastalking_url}/version1/messaging"
+
+    async def send(self, outgoing: Outgoing) -> str:
+        body = urlencode(
+            {
+                "username": self.sms.africastalking_username,
+                "to": outgoing.to,
+                "message": outgoing.text,
+                "from": self.sms.sender,
+            }
+        )
+        headers = {
+            "apiKey": self.sms.africastalking_api_key,
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Idempotency-Key": outgoing.idempotency_key,
+        }
+        response = await self._post(self.url, body, headers)
+        if response.status_code not in (200, 201):
+            raise self._refused(response)
+        try:
+            recipients = response.json()["SMSMessageData"]["Recipients"]
+            recipient = recipients[0]
+        except (ValueError, KeyError, IndexError, TypeError) as error:
+            raise SendError(f"{self.name}: unexpected answer {response.text[:300]}") from error
+        if recipient.get("status") != "Success":
+            raise SendError(f"{self.name}: {recipient.get('status')} ({recipient.get('statusCode')})")
+        return str(recipient.get("messageId", ""))
+
+
+_CODE = re.compile(r"\b\d{6}\b")
+
+
+class SmsLogProvider:
+    """Development without an SMS provider: the SMS goes to the log, verification codes hidden like the
+    email log's link tokens (a code in a log would let its readers verify a number that is not theirs;
+    in development read it from the outbox row)."""
+
+    name = "sms-log"
+    channel = "sms"
+
+    async def send(self, outgoing: Outgoing) -> str:
+        log.info("sms_not_sent_no_provider", to=outgoing.to, text=_CODE.sub("[code]", outgoing.text))
+        return f"log:{outgoing.idempotency_key}"
+
+    async def close(self) -> None:
+        return None
+
+
+SMS_PROVIDERS: dict[str, type] = {
+    "pindo": PindoProvider,
+    "africastalking": AfricasTalkingProvider,
+    "log": SmsLogProvider,
+}
+
+
+def build_sms_providers(settings: EmailSettings, sms: SmsSettings) -> list[Provider]:
+    """The providers of SMS_PROVIDERS, in order (timeouts and connections from the email settings: one worker
+    sends both); a clear error for an unknown or unconfigured one."""
+    unknown = [name for name in sms.providers if name not in SMS_PROVIDERS]
+    if unknown:
+        raise ValueError(f"SMS_PROVIDERS: unknown provider {unknown} (known: {', '.join(SMS_PROVIDERS)})")
+    return [SmsLogProvider() if name == "log" else SMS_PROVIDERS[name](settings, sms) for name in sms.providers]

@@ -1,4 +1,6 @@
-"""The email outbox: queueing in the caller's transaction, and the worker that delivers it.
+"""The email outbox: queueing in the caller's transaction, and the worker that delivers it. SMS rows
+(`channel = 'sms'`, queued by `queue_sms`) share it: same claim, lease, retries and failover, through the
+SMS providers of the chain (a provider only sends its own channel).
 
 Delivery: a worker claims due rows in one short statement (FOR UPDATE SKIP LOCKED, so several workers
 share the queue), marks them 'sending' with a lease, sends them concurrently through the provider chain
@@ -25,8 +27,8 @@ from servicerw.core import db
 from servicerw.core.background import NotifyListener, PollingWorker
 from servicerw.core.breaker import CircuitBreaker
 from servicerw.core.metrics import EMAIL_SENDS, on_scrape
-from servicerw.notifications.providers import Outgoing, Provider, SendError, build_providers
-from servicerw.settings import EmailSettings
+from servicerw.notifications.providers import Outgoing, Provider, SendError, build_providers, build_sms_providers
+from servicerw.settings import EmailSettings, SmsSettings
 
 log = structlog.get_logger(__name__)
 
@@ -44,6 +46,32 @@ async def queue_email(conn, *, to: str, subject: str, body: str, language: str, 
         language,
         kind,
     )
+
+
+async def queue_sms(conn, *, to: str, text: str, language: str, kind: str, send_after=None) -> int:
+    """Insert an SMS into the outbox on `conn`, inside the caller's transaction (`send_after`: not before)."""
+    return await conn.fetchval(
+        """INSERT INTO email_outbox (channel, to_address, subject, body_text, language, kind, send_after)
+           VALUES ('sms', $1, '', $2, $3, $4, coalesce($5, now())) RETURNING id""",
+        to,
+        text,
+        language,
+        kind,
+        send_after,
+    )
+
+
+async def record_delivery_report(provider: str, message_id: str, delivered: bool, *, pool=None) -> bool:
+    """A provider's delivery report for one of our SMS: delivered or failed. False when no SMS sent by that
+    provider has that id (a report for someone else's message, or a forged one)."""
+    result = await (pool or db.engine().pool).execute(
+        """UPDATE email_outbox SET delivery_status = $3, delivered_at = now()
+           WHERE channel = 'sms' AND provider_message_id = $2 AND provider = $1 AND provider_message_id <> ''""",
+        provider,
+        message_id[:200],
+        "delivered" if delivered else "failed",
+    )
+    return result != "UPDATE 0"
 
 
 # --- the provider chain ---------------------------------------------------------------------------
@@ -72,7 +100,7 @@ class ProviderChain:
             (
                 provider,
                 CircuitBreaker(
-                    f"email:{provider.name}",
+                    f"{provider.channel}:{provider.name}",
                     threshold=settings.breaker_threshold,
                     cooldown=settings.breaker_cooldown,
                     clock=clock,
@@ -139,7 +167,7 @@ UPDATE email_outbox o
 SET status = 'sending', attempts = o.attempts + 1, last_attempt_at = now(),
     send_after = now() + make_interval(secs => $2)
 FROM due WHERE o.id = due.id
-RETURNING o.id, o.to_address, o.subject, o.body_text, o.body_html, o.language, o.kind, o.idempotency_key,
+RETURNING o.id, o.channel, o.to_address, o.subject, o.body_text, o.body_html, o.language, o.kind, o.idempotency_key,
           o.attempts
 """
 # Each result is written only if the row is still this claim's (a row whose lease ran out may have been
@@ -174,10 +202,14 @@ class OutboxSender:
         self.chain = ProviderChain(providers if providers is not None else build_providers(settings), settings, clock)
         self._in_flight: set[asyncio.Task] = set()  # the worker's sends (pump)
         self._slot_freed = asyncio.Event()
-        if settings.lease <= settings.timeout * len(self.chain.links):
+        # A send tries the providers of its own channel only.
+        longest = max(
+            (sum(p.channel == c.channel for p, _b in self.chain.links) for c, _b in self.chain.links), default=0
+        )
+        if settings.lease <= settings.timeout * longest:
             raise ValueError(
                 f"EMAIL_LEASE ({settings.lease:g} s) must exceed EMAIL_TIMEOUT x providers "
-                f"({settings.timeout:g} x {len(self.chain.links)} s): a slow send would be claimed twice"
+                f"({settings.timeout:g} x {longest} s): a slow send would be claimed twice"
             )
 
     @property
@@ -210,6 +242,7 @@ class OutboxSender:
             language=row["language"],
             kind=row["kind"],
             idempotency_key=str(row["idempotency_key"]),
+            channel=row["channel"],
         )
         id_, attempts = row["id"], row["attempts"]
         try:
@@ -293,11 +326,12 @@ def outbox_listener(settings: EmailSettings, sender: OutboxSender) -> NotifyList
     return NotifyListener(NOTIFY_CHANNEL, acquire, give_back)
 
 
-def outbox_worker(settings: EmailSettings, *, pool=None) -> PollingWorker:
-    """Sends the outbox; started by the app (and by `servicerw worker`). Woken by NOTIFY when an email is
-    queued; polls every second besides (retries coming due, and whenever LISTEN is down). Up to
-    EMAIL_CONCURRENCY sends in flight, each slot refilled as soon as it is free."""
-    sender = OutboxSender(settings, pool=pool)
+def outbox_worker(settings: EmailSettings, *, pool=None, sms: SmsSettings | None = None) -> PollingWorker:
+    """Sends the outbox (emails, and SMS through SMS_PROVIDERS); started by the app (and by `servicerw
+    worker`). Woken by NOTIFY when a message is queued; polls every second besides (retries coming due, and
+    whenever LISTEN is down). Up to EMAIL_CONCURRENCY sends in flight, each slot refilled as soon as it is free."""
+    providers = build_providers(settings) + build_sms_providers(settings, sms or SmsSettings())
+    sender = OutboxSender(settings, pool=pool, providers=providers)
     return PollingWorker(
         "outbox_worker", sender.pump, on_stop=sender.finish, listener=outbox_listener(settings, sender)
     )
@@ -332,12 +366,13 @@ class DeliveryStats:
 _COUNT_FIELD = {"sent": "sent", "dead": "dead", "pending": "pending", "sending": "in_flight"}
 
 
-async def delivery_stats(hours: int = 24, *, pool=None) -> DeliveryStats:
-    """What became of the emails queued in the last `hours` hours, overall and by provider."""
+async def delivery_stats(hours: int = 24, *, pool=None, channel: str = "email") -> DeliveryStats:
+    """What became of the emails (or SMS) queued in the last `hours` hours, overall and by provider."""
     rows = await (pool or db.engine().pool).fetch(
         """SELECT provider, status, count(*) AS n FROM email_outbox
-           WHERE created_at >= now() - make_interval(hours => $1) GROUP BY provider, status""",
+           WHERE created_at >= now() - make_interval(hours => $1) AND channel = $2 GROUP BY provider, status""",
         hours,
+        channel,
     )
     overall: dict[str, int] = {}
     by_provider: dict[str, dict[str, int]] = {}
