@@ -7,12 +7,12 @@ import json
 from importlib import resources
 
 import pytest
-from valkey.asyncio import Valkey
 
 from servicerw.catalog.loader import location_rows, place_name, slugify, sync_locations
-from servicerw.settings import get_settings
 from tests.factories import make_business, sector, sub_category
 from tests.helpers import HTML, owner
+
+pytestmark = pytest.mark.usefixtures("fresh_limits")  # Valkey emptied: no cached search of another test
 
 EAST = {"en": "Eastern Province", "rw": "Intara y'Iburasirazuba", "fr": "Province de l'Est"}
 KIGALI = {"en": "Kigali City", "rw": "Umujyi wa Kigali", "fr": "Ville de Kigali"}
@@ -60,9 +60,6 @@ async def eastern(db):
         category=await sub_category(db, "bakeries"),
         location=await sector(db, "Rwamagana", "Kigabiro"),
     )
-    client = Valkey.from_url(get_settings().valkey.url)
-    await client.flushdb()
-    await client.aclose()
     return shop
 
 

@@ -6,13 +6,13 @@ import html
 import re
 
 import pytest
-from valkey.asyncio import Valkey
 
 from servicerw.catalog.reference_data import CATEGORIES, SYNONYMS
 from servicerw.catalog.services import plain, plain_words
-from servicerw.settings import get_settings
 from tests.factories import make_business, sector, sub_category
 from tests.helpers import HTML
+
+pytestmark = pytest.mark.usefixtures("fresh_limits")  # Valkey emptied: no cached search of another test
 
 NEUTRAL = {"description_en": "Open every day.", "description_rw": "Dukora buri munsi.", "description_fr": "Ouvert."}
 
@@ -43,9 +43,6 @@ async def shops(db):
         ),
     }
     await db.execute("REFRESH MATERIALIZED VIEW search_words")  # the words typo correction knows
-    client = Valkey.from_url(get_settings().valkey.url)
-    await client.flushdb()
-    await client.aclose()
     return made
 
 
