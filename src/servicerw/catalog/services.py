@@ -14,7 +14,7 @@ from servicerw.core.i18n import pick
 from servicerw.core.replicas import lag_tolerant
 
 MIN_WORD = 3  # shorter words are not searched (see `search.services.words_of`)
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+WORD = re.compile(r"[^\W_]+", re.UNICODE)  # what a word is, for search and for synonyms
 
 
 def plain(text: str) -> str:
@@ -24,7 +24,7 @@ def plain(text: str) -> str:
 
 def plain_words(text: str) -> tuple[str, ...]:
     """The searchable words of a text, as a search matches them: "Umufundi w'amazi" -> ("umufundi", "amazi")."""
-    return tuple(w for w in _WORD.findall(plain(text)) if len(w) >= MIN_WORD)
+    return tuple(w for w in WORD.findall(plain(text)) if len(w) >= MIN_WORD)
 
 
 @dataclass

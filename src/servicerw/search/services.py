@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
@@ -14,7 +13,7 @@ from urllib.parse import urlencode
 import msgspec
 
 from servicerw.businesses.services import KIGALI, BusinessCard, BusinessService
-from servicerw.catalog.services import CatalogService, plain
+from servicerw.catalog.services import MIN_WORD, WORD, CatalogService, plain
 from servicerw.core import db
 from servicerw.core.background import PollingWorker
 from servicerw.core.cache import SEARCH_TTL, Cache, digest
@@ -25,12 +24,10 @@ MAX_PAGE = 500
 COUNT_CAP = 1000  # beyond this many matches, totals read "1,000+" and nothing costs per match (see _run)
 MAX_QUERY_LENGTH = 200
 MAX_WORDS = 8
-MIN_WORD = 3
 FEW_RESULTS = 3  # below this, typo correction is tried
 DEFAULT_RADIUS_KM = 10.0
 MAX_RADIUS_KM = 100.0
 SORTS = ("relevance", "rating", "distance", "newest")
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 EARTH_KM = 6371.0
 WORDS_LOCK = 77001  # advisory lock: one process at a time refreshes the typo-correction words
 
@@ -39,7 +36,7 @@ def words_of(q: str) -> list[str]:
     """The words of a query: only word characters survive, so SQL and tsquery syntax are harmless.
     Words shorter than 3 letters are dropped: while typing, "k" or "ki" match half the country and mean
     nothing yet (and in names they are mostly "de", "na", "&"); the page then shows the unfiltered list."""
-    return [w.lower() for w in _WORD.findall(q[:MAX_QUERY_LENGTH]) if len(w) >= MIN_WORD][:MAX_WORDS]
+    return [w.lower() for w in WORD.findall(q[:MAX_QUERY_LENGTH]) if len(w) >= MIN_WORD][:MAX_WORDS]
 
 
 def tsquery_text(words: list[str], synonyms: dict[tuple[str, ...], list[tuple[str, ...]]] | None = None) -> str:
@@ -563,7 +560,7 @@ def _cards(cached: list) -> list[BusinessCard] | None:
 def _starts_words(text: str, needle: str) -> bool:
     """Does any word of `text` (or the text itself) start with `needle`? Accents and case ignored."""
     flat = plain(text)
-    return flat.startswith(needle) or any(w.startswith(needle) for w in _WORD.findall(flat))
+    return flat.startswith(needle) or any(w.startswith(needle) for w in WORD.findall(flat))
 
 
 def _like_escape(text: str) -> str:
