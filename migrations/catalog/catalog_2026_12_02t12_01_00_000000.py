@@ -18,6 +18,8 @@ async def forwards():
     async def add():
         await run_statements(
             "CREATE UNIQUE INDEX IF NOT EXISTS idx_category_synonyms_phrase ON category_synonyms (category_id, phrase)",
+            """ALTER TABLE category_synonyms ADD CONSTRAINT category_synonyms_lang_check
+               CHECK (lang IN ('rw', 'en', 'fr'))""",
         )
         async with connection() as conn:
             await sync_synonyms(conn)
@@ -26,6 +28,7 @@ async def forwards():
     async def remove():
         # Names stay corrected (the old spelling was wrong); the synonyms go with their table.
         await run_statements(
+            "ALTER TABLE category_synonyms DROP CONSTRAINT IF EXISTS category_synonyms_lang_check",
             "DROP INDEX IF EXISTS idx_category_synonyms_phrase",
             "DELETE FROM category_synonyms",
         )
