@@ -71,3 +71,27 @@ def test_browse_a_category_and_a_place(page: Page, base_url: str):
     page.goto(base_url + "/p/kigali-city")
     page.get_by_role("link", name=re.compile(r"^Kicukiro")).first.click()
     expect(page.locator("#results")).to_contain_text("Salon Keza")
+
+
+CONTRAST = """el => {
+    const rgb = s => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
+    const channel = v => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    const lum = c => { const [r, g, b] = c.map(channel); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    let bg = el, color = 'rgba(0, 0, 0, 0)';
+    while (bg && (color = getComputedStyle(bg).backgroundColor) === 'rgba(0, 0, 0, 0)') bg = bg.parentElement;
+    const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(rgb(color))].sort((x, y) => y - x);
+    return {contrast: (a + 0.05) / (b + 0.05), transform: getComputedStyle(el).textTransform};
+}"""
+
+
+def test_a_word_people_type_suggests_its_category_with_a_quiet_readable_label(page: Page, base_url: str):
+    page.set_extra_http_headers({"Accept-Language": "rw"})
+    page.goto(base_url + "/")
+    page.locator("#q").press_sequentially("umukan", delay=60)
+    line = page.locator("#suggestions a", has_text="Abakanishi")
+    expect(line).to_be_visible()
+    expect(line.locator(".kind")).to_have_text("Icyiciro")
+    style = line.locator(".kind").evaluate(CONTRAST)
+    assert style["transform"] == "none" and style["contrast"] >= 4.5, style
+    line.hover()
+    assert line.locator(".kind").evaluate(CONTRAST)["contrast"] >= 4.5

@@ -208,7 +208,7 @@ class PublicApi(Controller):
         responses=COMMON_ERRORS,
     )
     async def places(self, request: Request, api_reader: NamedDependency[ApiReader]) -> Response[s.PlaceTree]:
-        return etagged(request, await api_reader.places())
+        return etagged(request, await api_reader.places(i18n.current_language()))
 
 
 class OwnerApi(Controller):

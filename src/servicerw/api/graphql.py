@@ -394,7 +394,7 @@ class Query:
 
     @strawberry.field(description="Provinces; their districts and sectors through `children`.")
     async def places(self, info: Info) -> list[Place]:
-        found = await info.context["reader"].places()
+        found = await info.context["reader"].places(i18n.current_language())
         _charge(info, "place", len(found.items))
         return [_place(p) for p in found.items]
 

@@ -462,17 +462,18 @@ class ApiReader:
         )
 
     @lag_tolerant
-    async def places(self) -> s.PlaceTree:
+    async def places(self, lang: str) -> s.PlaceTree:
+        """Names in `lang` (provinces differ; districts and sectors are proper names)."""
         await self.catalog.ensure_loaded()
 
         def by_name(places):
-            return sorted(places, key=lambda p: p.name)
+            return sorted(places, key=lambda p: p.label(lang))
 
         return s.PlaceTree(
             items=[
                 s.Province(
                     slug=province.slug,
-                    name=province.name,
+                    name=province.label(lang),
                     districts=[
                         s.District(
                             slug=district.slug,

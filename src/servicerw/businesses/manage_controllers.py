@@ -49,7 +49,7 @@ class ListingController(Controller):
             "f": fields,
             "errors": errors,
             "categories": await catalog.tree(i18n.current_language()),
-            "places": await catalog.place_choices(location_id, fields),
+            "places": await catalog.place_choices(location_id, fields, lang=i18n.current_language()),
             "days": DAYS,
             "service_rows": range(MAX_SERVICES),
             **extra,
@@ -141,7 +141,7 @@ class ListingController(Controller):
     ) -> Template:
         """htmx: the place selects below the one just changed (empty selects arrive as empty strings)."""
         form = {"province_id": province_id, "district_id": district_id, "sector_id": sector_id, "cell_id": cell_id}
-        places = await catalog.place_choices(None, form)
+        places = await catalog.place_choices(None, form, lang=i18n.current_language())
         return Template("businesses/_places.html", context={"places": places, "errors": {}})
 
 

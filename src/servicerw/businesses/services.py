@@ -409,7 +409,8 @@ class ProfileService:
                       pc.name_fr AS parent_fr,
                       l.name AS place, l.slug AS place_slug, l.level AS place_level,
                       s.name AS sector, s.slug AS sector_slug, d.name AS district, d.slug AS district_slug,
-                      p.name AS province, p.slug AS province_slug
+                      p.name AS province, p.name_rw AS province_rw, p.name_fr AS province_fr,
+                      p.slug AS province_slug
                FROM businesses b
                JOIN categories c ON c.id = b.category_id
                LEFT JOIN categories pc ON pc.id = c.parent_id
@@ -461,7 +462,7 @@ class ProfileService:
             sector=row["sector"],
             district=row["district"],
             district_slug=row["district_slug"],
-            province=row["province"],
+            province=pick(lang, row["province"], row["province_rw"], row["province_fr"]),
             province_slug=row["province_slug"],
             hours=[(day, hours.get(day) or []) for day in DAYS],
             has_hours=bool(hours),

@@ -10,12 +10,31 @@ import re
 import unicodedata
 from importlib import resources
 
-from servicerw.catalog.reference_data import CATEGORIES, DISTRICT_CENTRES, PROVINCE_NAMES
+from servicerw.catalog.reference_data import CATEGORIES, DISTRICT_CENTRES, PROVINCE_NAMES, SYNONYMS
+
+_JOINED = re.compile(r"(?<=[a-z])(?=[A-Z])")  # "RukiriIi": words glued together in the raw data
+_ROMAN = {"I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"}
 
 
 def slugify(text: str) -> str:
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def place_name(raw: str) -> str:
+    """A place's name as people write it, from rwalocation's spelling: sectors come in capitals ("BUREGA") and
+    some cells glued ("RukiriIi", "RangoA", "NyamataYUmujyi"), which `str.title()` made "Rukiriii", "Rangoa",
+    "Nyamatayumujyi". Words are split apart; Roman numerals and single letters stay capitals ("Rukiri II",
+    "Rango A"); the glued "y'" of Kinyarwanda names comes back ("Nyamata y'Umujyi")."""
+    words = []
+    for word in _JOINED.sub(" ", raw.strip()).split():
+        if word.upper() in _ROMAN or len(word) == 1:
+            words.append(word.upper())
+        elif glued := re.fullmatch(r"([Yy])([A-Z][a-z]+)", word):
+            words.append(f"y'{glued[2]}")
+        else:
+            words.append(word.title())
+    return " ".join(words)
 
 
 def location_rows() -> list[dict]:
@@ -26,16 +45,17 @@ def location_rows() -> list[dict]:
         p_code, d_code = str(r["province_code"]), str(r["district_code"])
         s_code, c_code = str(r["sector_code"]), str(r["cell_code"])
         lat, lng = DISTRICT_CENTRES[int(d_code)]
-        district = r["district_name"].strip().title()
-        sector = r["sector_name"].strip().title()
-        cell = r["cell_name"].strip().title()
-        province = PROVINCE_NAMES[int(p_code)]
+        district = place_name(r["district_name"])
+        sector = place_name(r["sector_name"])
+        cell = place_name(r["cell_name"])
+        province = PROVINCE_NAMES[int(p_code)]["en"]
         rows.setdefault(
             p_code,
             dict(
                 level="province",
                 code=p_code,
                 name=province,
+                names=PROVINCE_NAMES[int(p_code)],
                 slug=slugify(province),
                 parent_code=None,
                 lat=None,
@@ -136,3 +156,62 @@ async def load_categories(conn) -> int:
         )
         count += 1 + len(children)
     return count
+
+
+async def sync_locations(conn) -> list[int]:
+    """Bring existing places in line with `location_rows()` (by official code): the names (corrected cells,
+    provinces in Kinyarwanda and French) and the slugs of cells, which are never in a URL (only provinces,
+    districts and sectors have pages; their slugs never change). Returns the ids of places whose name
+    changed; the search vectors of businesses there are rebuilt (once the businesses table exists: on a new
+    database the catalog migrates first)."""
+    rows = location_rows()
+    changed = await conn.fetch(
+        """
+        UPDATE locations l
+           SET name = t.name, name_rw = t.name_rw, name_fr = t.name_fr,
+               slug = CASE WHEN l.level = 'cell' THEN t.slug ELSE l.slug END
+          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+                   AS t(code, name, name_rw, name_fr, slug),
+               locations before
+         WHERE l.code = t.code AND before.id = l.id
+           AND (before.name, before.name_rw, before.name_fr, before.slug)
+               IS DISTINCT FROM (t.name, t.name_rw, t.name_fr, CASE WHEN l.level = 'cell' THEN t.slug ELSE l.slug END)
+        RETURNING l.id, before.name <> t.name AS renamed
+        """,
+        [r["code"] for r in rows],
+        [r["name"] for r in rows],
+        [r.get("names", {}).get("rw") for r in rows],
+        [r.get("names", {}).get("fr") for r in rows],
+        [r["slug"] for r in rows],
+    )
+    renamed = [r["id"] for r in changed if r["renamed"]]
+    if renamed and await conn.fetchval("SELECT to_regclass('public.businesses') IS NOT NULL"):
+        # The vector trigger runs on a change of location_id; business_search follows.
+        await conn.execute(
+            """UPDATE businesses SET location_id = location_id
+               WHERE location_id IN (SELECT id FROM locations WHERE id = ANY($1::int[])
+                                     OR sector_id = ANY($1::int[]) OR district_id = ANY($1::int[]))""",
+            renamed,
+        )
+    return renamed
+
+
+async def sync_synonyms(conn) -> int:
+    """Make `category_synonyms` exactly `SYNONYMS` (run by a data migration whenever the list changes)."""
+    rows = [
+        (slug, lang, phrase.strip())
+        for slug, by_lang in SYNONYMS.items()
+        for lang, phrases in by_lang.items()
+        for phrase in phrases
+    ]
+    await conn.execute("DELETE FROM category_synonyms")
+    await conn.execute(
+        """INSERT INTO category_synonyms (category_id, lang, phrase)
+           SELECT c.id, t.lang, t.phrase
+           FROM unnest($1::text[], $2::text[], $3::text[]) AS t(slug, lang, phrase)
+           JOIN categories c ON c.slug = t.slug""",
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+    )
+    return len(rows)

@@ -3,13 +3,28 @@ per category and place (cached 15 min)."""
 
 from __future__ import annotations
 
+import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 
 from servicerw.core import db
 from servicerw.core.cache import REFERENCE_TTL, SEARCH_TTL, Cache
 from servicerw.core.i18n import pick
 from servicerw.core.replicas import lag_tolerant
+
+MIN_WORD = 3  # shorter words are not searched (see `search.services.words_of`)
+WORD = re.compile(r"[^\W_]+", re.UNICODE)  # what a word is, for search and for synonyms
+
+
+def plain(text: str) -> str:
+    """Lower case without accents, as names and words are stored for matching."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(ch))
+
+
+def plain_words(text: str) -> tuple[str, ...]:
+    """The searchable words of a text, as a search matches them: "Umufundi w'amazi" -> ("umufundi", "amazi")."""
+    return tuple(w for w in WORD.findall(plain(text)) if len(w) >= MIN_WORD)
 
 
 @dataclass
@@ -20,6 +35,7 @@ class Category:
     icon: str
     names: dict[str, str]
     children: list[Category] = field(default_factory=list)
+    synonyms: list[str] = field(default_factory=list)  # words people type for it (category_synonyms)
 
     def name(self, lang: str) -> str:
         return pick(lang, self.names["en"], self.names["rw"], self.names["fr"])
@@ -37,7 +53,18 @@ class Place:
     sector_id: int | None
     latitude: float | None
     longitude: float | None
+    names: dict[str, str] = field(default_factory=dict)  # en/rw/fr; provinces only (others are proper names)
     children: list[Place] = field(default_factory=list)
+
+    def label(self, lang: str) -> str:
+        """The name in `lang` ("Intara y'Iburasirazuba", "Province de l'Est"); proper names are the same."""
+        return self.names.get(lang) or self.name
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceName:
+    slug: str
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +98,9 @@ class CatalogService:
         self.places: dict[int, Place] = {}
         self.place_slugs: dict[str, Place] = {}
         self.place_names: dict[int, str] = {}  # every level, cells included (for result cards)
+        # Searched words -> what they also search: a category's synonyms -> its name, a province's
+        # Kinyarwanda or French name -> the English one in the search vectors (see SearchService._match).
+        self.synonyms: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
 
     async def ensure_loaded(self) -> None:
         if time.monotonic() - self.loaded_at < REFERENCE_TTL and self.categories:
@@ -90,19 +120,39 @@ class CatalogService:
         for cat in categories.values():
             if cat.parent_id in categories:
                 categories[cat.parent_id].children.append(cat)
+        synonyms: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+
+        def alias(phrase: str, target: str) -> None:
+            key, words = plain_words(phrase), plain_words(target)
+            if key and words and key != words and words not in synonyms.setdefault(key, []):
+                synonyms[key].append(words)
+
+        for row in await db.fetch("SELECT category_id, phrase FROM category_synonyms ORDER BY id"):
+            if category := categories.get(row["category_id"]):
+                category.synonyms.append(row["phrase"])
+                alias(row["phrase"], category.names["en"])
         places: dict[int, Place] = {}
         place_names: dict[int, str] = {}
         for row in await db.fetch(
-            "SELECT id, parent_id, level, slug, name, province_id, district_id, sector_id, latitude, longitude "
-            "FROM locations ORDER BY name"
+            "SELECT id, parent_id, level, slug, name, name_rw, name_fr, province_id, district_id, sector_id, "
+            "latitude, longitude FROM locations ORDER BY name"
         ):
             place_names[row["id"]] = row["name"]
-            if row["level"] != "cell":
-                places[row["id"]] = Place(**dict(row))
+            if row["level"] == "cell":
+                continue
+            fields = dict(row)
+            names = {"rw": fields.pop("name_rw"), "fr": fields.pop("name_fr")}
+            translated = {"en": row["name"], **names} if any(names.values()) else {}
+            place = places[row["id"]] = Place(**fields, names=translated)
+            for lang, other in names.items():
+                if other:
+                    alias(other, place.name)  # "Intara y'Iburasirazuba" -> "Eastern Province"
+                    if lang == "rw" and plain_words(other)[-1] not in plain_words(place.name):
+                        alias(plain_words(other)[-1], place.name)  # "Iburasirazuba" alone
         for place in places.values():
             if place.parent_id in places:
                 places[place.parent_id].children.append(place)
-        self.categories, self.places, self.place_names = categories, places, place_names
+        self.categories, self.places, self.place_names, self.synonyms = categories, places, place_names, synonyms
         self.category_slugs = {c.slug: c for c in categories.values()}
         self.place_slugs = {p.slug: p for p in places.values()}
         self.loaded_at = time.monotonic()
@@ -112,6 +162,9 @@ class CatalogService:
 
     def provinces(self) -> list[Place]:
         return [p for p in self.places.values() if p.level == "province"]
+
+    def province_names(self, lang: str) -> list[PlaceName]:
+        return [PlaceName(p.slug, p.label(lang)) for p in self.provinces()]
 
     def districts(self) -> list[Place]:
         return sorted((p for p in self.places.values() if p.level == "district"), key=lambda p: p.name)
@@ -192,20 +245,20 @@ class CatalogService:
         parents = [self.places.get(i) for i in (place.province_id, place.district_id) if i and i != place.id]
         return BrowseHeading(
             kind=kind,
-            title=place.name,
+            title=place.label(lang),
             icon="",
-            crumbs=[Link(f"/p/{p.slug}", p.name) for p in parents if p],
+            crumbs=[Link(f"/p/{p.slug}", p.label(lang)) for p in parents if p],
             children=[
-                Link(f"/p/{c.slug}", c.name, counts.get(str(c.id), 0))
-                for c in sorted(place.children, key=lambda c: c.name)
+                Link(f"/p/{c.slug}", c.label(lang), counts.get(str(c.id), 0))
+                for c in sorted(place.children, key=lambda c: c.label(lang))
             ],
             count=counts.get(str(place.id), 0),
             search_filter={place.level: slug},
         )
 
-    async def place_choices(self, location_id: int | None, form: dict | None = None) -> dict:
+    async def place_choices(self, location_id: int | None, form: dict | None = None, *, lang: str = "en") -> dict:
         """The four place selects of the listing form: options at each level below what is chosen so far
-        (from the stored place, then from the form's `<level>_id` fields, which win)."""
+        (from the stored place, then from the form's `<level>_id` fields, which win), named in `lang`."""
         await self.ensure_loaded()
         form = form or {}
         chosen: dict[str, int | None] = {"province": None, "district": None, "sector": None, "cell": None}
@@ -224,7 +277,7 @@ class CatalogService:
             value = str(form.get(f"{level}_id") or "")[:9]
             if value.isascii() and value.isdecimal():  # "²".isdigit() is True, int("²") fails
                 chosen[level] = int(value)
-        options = {"province": [(p.id, p.name) for p in self.provinces()]}
+        options = {"province": [(p.id, p.label(lang)) for p in self.provinces()]}
         parent = chosen["province"]
         for level in ("district", "sector"):
             options[level] = (

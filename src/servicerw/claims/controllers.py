@@ -266,7 +266,7 @@ class ClaimsAdminController(Controller):
             "f": fields,
             "errors": errors,
             "categories": await catalog.tree(i18n.current_language()),
-            "places": await catalog.place_choices(None, fields),
+            "places": await catalog.place_choices(None, fields, lang=i18n.current_language()),
             "created": created,
         }
         return Template("claims/listing_new.html", context=context, status_code=code, headers=NO_STORE)

@@ -26,7 +26,7 @@ class HomeController(Controller):
             "home/page.html",
             context={
                 "categories": await catalog.tree(lang),
-                "provinces": catalog.provinces(),
+                "provinces": catalog.province_names(lang),
                 "featured": await businesses.featured(lang),
             },
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
@@ -14,7 +13,7 @@ from urllib.parse import urlencode
 import msgspec
 
 from servicerw.businesses.services import KIGALI, BusinessCard, BusinessService
-from servicerw.catalog.services import CatalogService
+from servicerw.catalog.services import MIN_WORD, WORD, CatalogService, plain
 from servicerw.core import db
 from servicerw.core.background import PollingWorker
 from servicerw.core.cache import SEARCH_TTL, Cache, digest
@@ -25,12 +24,10 @@ MAX_PAGE = 500
 COUNT_CAP = 1000  # beyond this many matches, totals read "1,000+" and nothing costs per match (see _run)
 MAX_QUERY_LENGTH = 200
 MAX_WORDS = 8
-MIN_WORD = 3
 FEW_RESULTS = 3  # below this, typo correction is tried
 DEFAULT_RADIUS_KM = 10.0
 MAX_RADIUS_KM = 100.0
 SORTS = ("relevance", "rating", "distance", "newest")
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 EARTH_KM = 6371.0
 WORDS_LOCK = 77001  # advisory lock: one process at a time refreshes the typo-correction words
 
@@ -39,12 +36,30 @@ def words_of(q: str) -> list[str]:
     """The words of a query: only word characters survive, so SQL and tsquery syntax are harmless.
     Words shorter than 3 letters are dropped: while typing, "k" or "ki" match half the country and mean
     nothing yet (and in names they are mostly "de", "na", "&"); the page then shows the unfiltered list."""
-    return [w.lower() for w in _WORD.findall(q[:MAX_QUERY_LENGTH]) if len(w) >= MIN_WORD][:MAX_WORDS]
+    return [w.lower() for w in WORD.findall(q[:MAX_QUERY_LENGTH]) if len(w) >= MIN_WORD][:MAX_WORDS]
 
 
-def tsquery_text(words: list[str]) -> str:
-    """`plumb:* & kicukiro:*`: every word may be a prefix (search as you type)."""
-    return " & ".join(f"{w}:*" for w in words)
+def tsquery_text(words: list[str], synonyms: dict[tuple[str, ...], list[tuple[str, ...]]] | None = None) -> str:
+    """`plumb:* & kicukiro:*`: every word may be a prefix (search as you type). With `synonyms` (plain words
+    -> what they also search, `CatalogService.synonyms`), a run of words equal to a synonym also searches its
+    targets, whole words: "gusana telefoni kicukiro" -> `(gusana:* & telefoni:* | phone & repair) & kicukiro:*`.
+    The longest synonym wins; words are letters and digits only, so nothing here is tsquery syntax."""
+    synonyms = synonyms or {}
+    longest = max(map(len, synonyms), default=0)
+    parts: list[str] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(longest, len(words) - i), 0, -1):
+            targets = synonyms.get(tuple(words[i : i + n]))
+            if targets:
+                typed = " & ".join(f"{w}:*" for w in words[i : i + n])
+                parts.append("(" + " | ".join([typed, *(" & ".join(t) for t in targets)]) + ")")
+                i += n
+                break
+        else:
+            parts.append(f"{words[i]}:*")
+            i += 1
+    return " & ".join(parts)
 
 
 def minute_of_week(now: datetime | None = None) -> int:
@@ -165,15 +180,16 @@ class SearchService:
         if not words or len("".join(words)) < 2:
             return []
         await self.catalog.ensure_loaded()
-        needle = " ".join(words)
+        needle = plain(" ".join(words))
         suggestions: list[dict] = []
         for category in self.catalog.categories.values():
-            if any(_starts_words(name, needle) for name in category.names.values()):
+            # Its names in every language, and the words people type for it ("mekan" -> Mechanics).
+            if any(_starts_words(name, needle) for name in [*category.names.values(), *category.synonyms]):
                 suggestions.append({"kind": "category", "label": category.name(lang), "url": f"/c/{category.slug}"})
         for place in self.catalog.places.values():
-            if _starts_words(place.name, needle):
+            if any(_starts_words(name, needle) for name in {place.name, *place.names.values()}):
                 parent = self.catalog.places.get(place.district_id) if place.level == "sector" else None
-                label = f"{place.name}, {parent.name}" if parent else place.name
+                label = f"{place.label(lang)}, {parent.label(lang)}" if parent else place.label(lang)
                 suggestions.append({"kind": place.level, "label": label, "url": f"/p/{place.slug}"})
         suggestions = sorted(suggestions, key=lambda s: (len(s["label"]), s["label"]))[: limit // 2]
         rows = await db.fetch(
@@ -187,7 +203,7 @@ class SearchService:
                JOIN businesses b ON b.id = top.business_id
                JOIN locations l ON l.id = b.location_id""",
             tsquery_text([plain(w) for w in words]),
-            _like_escape(plain(needle)),
+            _like_escape(needle),
             limit - len(suggestions),
         )
         business = [
@@ -217,8 +233,12 @@ class SearchService:
         found = await self._run(params, words, lang)
         corrected = ""
         if words and found["total"] < FEW_RESULTS:
-            fixed = await self._correct(words)
-            if fixed and fixed != words:
+            searched = [plain(w) for w in words]
+            # A synonym is a known word even when no business uses it ("garaje" is not a typo of "garage").
+            known = {w for key in self.catalog.synonyms for w in key}
+            fixed = [w if w in known else f for w, f in zip(searched, await self._correct(words), strict=True)]
+            # Said only when the words changed: never "Showing results for plumb" for "Plumb".
+            if fixed != searched:
                 retry = await self._run(params, fixed, lang)
                 if retry["total"] > found["total"]:
                     found, corrected = retry, " ".join(fixed)
@@ -270,7 +290,10 @@ class SearchService:
             return [f"s.name_key % {needle}"], f"similarity(s.name_key, {needle})", None
         if not words:
             return [], "0", None
-        tsq = arg(tsquery_text([plain(w) for w in words]))
+        # Synonyms: a run of words people type for a category ("mekanik", "gusana telefoni") or a province's
+        # name in Kinyarwanda or French also searches the category's or province's name in the vectors,
+        # inside this one text query: the word index, the ranking and the capped counting stay as they are.
+        tsq = arg(tsquery_text([plain(w) for w in words], self.catalog.synonyms))
         # Both configurations, once when they agree ("salon:*" twice would make the word index read every
         # match twice; ts_rank counts a repeated word once, so the ranks are the same).
         query = (
@@ -414,7 +437,7 @@ class SearchService:
                 if kind == 0 and (c := self.catalog.categories.get(cid))
             ][:12],
             "districts": [
-                {"slug": p.slug, "name": p.name, "count": n}
+                {"slug": p.slug, "name": p.label(lang), "count": n}
                 for kind, did, n in groups
                 if kind == 1 and (p := self.catalog.places.get(did))
             ][:12],
@@ -440,7 +463,7 @@ class SearchService:
             category=category.name(lang) if category else "",
             category_slug=category.slug if category else "",
             place=self.catalog.place_names.get(r["location_id"], ""),
-            district=district.name if district else "",
+            district=district.label(lang) if district else "",
         )
 
     async def _correct(self, words: list[str]) -> list[str]:
@@ -483,7 +506,7 @@ class SearchService:
                 suggestions.append(
                     {
                         "kind": "place",
-                        "label": district.name,
+                        "label": district.label(lang),
                         "query": replace(params, sector="", district=district.slug, page=1).query_string(),
                     }
                 )
@@ -537,14 +560,7 @@ def _cards(cached: list) -> list[BusinessCard] | None:
 def _starts_words(text: str, needle: str) -> bool:
     """Does any word of `text` (or the text itself) start with `needle`? Accents and case ignored."""
     flat = plain(text)
-    return flat.startswith(needle) or any(w.startswith(needle) for w in _WORD.findall(flat))
-
-
-def plain(text: str) -> str:
-    """Lower case without accents, as names and words are stored for matching."""
-    from unicodedata import combining, normalize
-
-    return "".join(ch for ch in normalize("NFKD", text.lower()) if not combining(ch))
+    return flat.startswith(needle) or any(w.startswith(needle) for w in WORD.findall(flat))
 
 
 def _like_escape(text: str) -> str:
