@@ -217,7 +217,7 @@ async def test_without_javascript_a_failed_message_starts_the_page_with_a_focuse
     summary = page[page.index('class="error-summary"') : page.index("</div>", page.index('class="error-summary"'))]
     assert page.index('class="error-summary"') < page.index("<h1")  # at the top of the page, above the profile
     assert 'role="alert"' in page[page.index('class="error-summary"') - 200 : page.index('class="error-summary"') + 200]
-    assert "Your message was not sent" in summary
+    assert "The message was not sent" in summary
     links = re.findall(r'<a href="#([\w-]+)"( autofocus)?>([^<]+)</a>', summary)
     assert [(target, focus) for target, focus, _text in links] == [
         ("f-name", " autofocus"),
