@@ -214,3 +214,23 @@ def test_the_listing_form_fits_a_phone_with_readable_times_and_still_saves(brows
     )
     no_sideways_scroll(page)
     context.close()
+
+
+def test_with_javascript_the_swapped_form_starts_with_its_focused_error_summary(browser: Browser, base_url: str):
+    context = phone(browser)
+    page = context.new_page()
+    page.goto(base_url + "/b/salon-keza")
+    page.get_by_role("link", name="Send a message").click()
+    page.get_by_label("Your name").fill("Claudine Mukamana")
+    page.get_by_role("button", name="Send the message").click()
+    htmx_settled(page)
+    expect(page).to_have_url(base_url + "/b/salon-keza#message")  # swapped in place, no reload
+    summary = page.locator("#message").get_by_role("alert")
+    expect(summary.get_by_role("link").first).to_be_focused()
+    expect(summary).to_be_in_viewport()
+    page.locator("#f-email").fill("claudine@example.rw")
+    page.get_by_label("Your message").fill("Braids on Saturday afternoon: how much is it?")
+    page.get_by_role("button", name="Send the message").click()
+    expect(page.get_by_role("heading", name="Your message was sent")).to_be_visible()
+    expect(page.get_by_text("They will contact you by email.")).to_be_visible()
+    context.close()
