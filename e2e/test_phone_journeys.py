@@ -56,15 +56,15 @@ def many_matches(base_url):
     run(change(False))
 
 
-def phone(browser: Browser, js: bool = True, **options):
+def phone(browser: Browser, js: bool = True, lang: str = "en", **options):
     return browser.new_context(
         viewport=SMALL,
         is_mobile=True,
         has_touch=True,
         device_scale_factor=2,
         java_script_enabled=js,
-        locale="en-US",
-        extra_http_headers={"Accept-Language": "en"},
+        locale={"en": "en-US", "rw": "rw-RW", "fr": "fr-FR"}[lang],
+        extra_http_headers={"Accept-Language": lang},
         **options,
     )
 
@@ -158,6 +158,10 @@ def test_without_javascript_a_failed_message_lands_on_its_error_summary(browser:
     context.close()
 
 
+CUT_TIMES = """() => [...document.querySelectorAll("input[type=time]")]
+                 .filter((i) => i.scrollWidth > i.clientWidth).map((i) => i.name)"""
+
+
 def no_sideways_scroll(page: Page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= SMALL["width"]
 
@@ -193,11 +197,7 @@ def test_the_listing_form_fits_a_phone_with_readable_times_and_still_saves(brows
     page.get_by_role("group", name="Service 4").get_by_label("Ikinyarwanda").fill("Gukora imyenda y'ishuri")
     no_sideways_scroll(page)
     # Every time input shows all of its value ("08:00 AM" included), every service field fits its card.
-    cut = page.evaluate(
-        """() => [...document.querySelectorAll("input[type=time]")]
-                 .filter((i) => i.scrollWidth > i.clientWidth).map((i) => i.name)"""
-    )
-    assert cut == []
+    assert page.evaluate(CUT_TIMES) == []
     spill = page.evaluate(
         """() => [...document.querySelectorAll(".service input")].filter((i) => {
                  const box = i.getBoundingClientRect(), card = i.closest(".service").getBoundingClientRect();
@@ -213,6 +213,11 @@ def test_the_listing_form_fits_a_phone_with_readable_times_and_still_saves(brows
         "Gukora imyenda y'ishuri"
     )
     no_sideways_scroll(page)
+    for lang in ("rw", "fr"):  # longer day names and labels
+        page.goto(f"{base_url}/lang/{lang}?next={page.url.removeprefix(base_url)}")
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+        no_sideways_scroll(page)
+        assert page.evaluate(CUT_TIMES) == []
     context.close()
 
 
@@ -233,4 +238,20 @@ def test_with_javascript_the_swapped_form_starts_with_its_focused_error_summary(
     page.get_by_role("button", name="Send the message").click()
     expect(page.get_by_role("heading", name="Your message was sent")).to_be_visible()
     expect(page.get_by_text("They will contact you by email.")).to_be_visible()
+    context.close()
+
+
+@pytest.mark.usefixtures("many_matches")
+@pytest.mark.parametrize("lang", ["rw", "fr"])
+def test_the_journey_pages_fit_a_phone_in_kinyarwanda_and_french(browser: Browser, base_url: str, lang: str):
+    context = phone(browser, lang=lang)
+    page = context.new_page()
+    sign_up_path = "/account/signup?role=owner"
+    for path in ("/", "/search?q=umucyo", "/b/ineza-plumbing", sign_up_path):
+        page.goto(base_url + path)
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+        no_sideways_scroll(page)
+        if path.startswith("/search"):
+            first = page.locator("#results .card").first.bounding_box()
+            assert first is not None and first["y"] < SMALL["height"], first
     context.close()
