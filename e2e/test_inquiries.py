@@ -83,7 +83,7 @@ def test_sending_an_inquiry_with_javascript_off(browser: Browser, base_url: str)
     page.get_by_label("Your name").fill("Claudine Mukamana")
     page.get_by_role("button", name="Send the message").click()
     # Server-side checks: clear messages, nothing typed is lost.
-    expect(page.get_by_text("Write a message of 10 to 2000 characters")).to_be_visible()
+    expect(page.get_by_role("alert").get_by_text("Write a message of 10 to 2000 characters")).to_be_visible()
     expect(page.get_by_label("Your name")).to_have_value("Claudine Mukamana")
     write_message(page, "Claudine Mukamana", "I would like braids on Saturday afternoon, how much is it?")
     expect(page).to_have_url(re.compile(r"/b/salon-keza/inquiries/[0-9a-f-]{36}$"))

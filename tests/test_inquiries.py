@@ -104,8 +104,6 @@ async def test_with_htmx_the_form_is_replaced_by_the_confirmation_in_place(clien
         ({"email": "not-an-email"}, "email", "Write an email address like"),
         ({"message": "Hi"}, "message", "Write a message of 10 to 2000 characters (now 2)"),
         ({"message": "x" * 2001}, "message", "now 2001"),
-        ({"preferred_contact": "email", "email": ""}, "email", "You asked to be answered by email"),
-        ({"preferred_contact": "whatsapp", "phone": ""}, "phone", "You asked to be called or answered on WhatsApp"),
         ({"preferred_contact": "pigeon"}, "preferred_contact", "Choose how the business should contact you"),
         ({"key": "garbage"}, "form", "This form has expired"),
     ],
@@ -134,15 +132,105 @@ async def test_a_filled_honeypot_looks_sent_but_stores_and_sends_nothing(client,
     assert await db.fetchval("SELECT count(*) FROM email_outbox") == 0
 
 
-async def test_inquiries_are_limited_per_client_address(client, db, shop):
+async def test_one_device_is_limited_to_five_messages_an_hour(client, db, shop):
     for i in range(5):
         response = await send(client, await inquiry_form(client, message=f"Message number {i} about a leak"))
         assert response.status_code == 303
+        assert ("inquiry_device=" in response.headers.get("set-cookie", "")) == (i == 0)  # set once
     response = await send(client, await inquiry_form(client, message="The sixth message within the hour"))
     assert response.status_code == 429
     assert "Too many messages were sent from here" in response.text
     assert "The sixth message within the hour" in response.text  # kept for later
     assert await db.fetchval("SELECT count(*) FROM customer_inquiries") == 5
+
+
+def new_device(client) -> None:
+    """Another phone behind the same carrier address: a browser without our cookies."""
+    client.cookies.clear()
+
+
+async def test_many_customers_behind_one_carrier_address_can_each_send(client, db, shop):
+    others = [await make_business(db) for _ in range(2)]  # 10 messages to one business would be fine too
+    first = await send(client, await inquiry_form(client, message="The first customer writes about a leak"))
+    cookie = first.headers["set-cookie"]
+    assert cookie.startswith("inquiry_device=") and "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+    for i in range(1, 10):
+        new_device(client)
+        slug = (shop["slug"], others[0]["slug"], others[1]["slug"])[i % 3]
+        data = await inquiry_form(client, slug, message=f"Customer number {i} needs a plumber today")
+        assert (await send(client, data, slug=slug)).status_code == 303, i
+    assert await db.fetchval("SELECT count(*) FROM customer_inquiries") == 10
+    # The last device sends 4 more (5 in all), then it is the one refused; a new phone still may.
+    for i in range(4):
+        assert (await send(client, await inquiry_form(client, message=f"Again, message {i} today"))).status_code == 303
+    refused = await send(client, await inquiry_form(client, message="One message too many from this phone"))
+    assert refused.status_code == 429 and "One message too many from this phone" in refused.text
+    new_device(client)
+    assert (await send(client, await inquiry_form(client, message="Another customer, same address"))).status_code == 303
+
+
+async def test_a_forged_device_cookie_counts_as_a_new_device_and_the_address_ceiling_holds(client, db, shop):
+    assert (await send(client, await inquiry_form(client))).status_code == 303
+    valkey = Valkey.from_url(get_settings().valkey.url)
+    [address_key] = await valkey.keys("SERVICERW_inquiry_limits:addr:*")
+    await valkey.set(address_key, "60", ex=3600)  # 60 created from this address this hour
+    await valkey.aclose()
+    for cookie in ("", "made-up.0123456789abcdef0123456789abcdef"):
+        new_device(client)
+        data = await inquiry_form(client, message="Yet another phone behind the address")
+        if cookie:
+            client.cookies.set("inquiry_device", cookie)
+        response = await send(client, data)
+        assert response.status_code == 429 and "Too many messages were sent from here" in response.text
+    assert await db.fetchval("SELECT count(*) FROM customer_inquiries") == 1
+
+
+@pytest.mark.parametrize(
+    "phone, email, chosen, expected",
+    [
+        ("", "claudine@example.rw", "", "email"),
+        ("", "claudine@example.rw", "phone", "email"),  # the form's hint: a phone, an email, or both
+        ("", "claudine@example.rw", "whatsapp", "email"),
+        ("0788 555 123", "", "", "phone"),
+        ("0788 555 123", "", "email", "phone"),
+        ("0788 555 123", "", "whatsapp", "whatsapp"),
+        ("0788 555 123", "claudine@example.rw", "email", "email"),
+        ("0788 555 123", "claudine@example.rw", "", "phone"),
+    ],
+)
+async def test_the_contact_method_follows_what_the_customer_filled_in(client, db, shop, phone, email, chosen, expected):
+    data = await inquiry_form(client, phone=phone, email=email, preferred_contact=chosen)
+    response = await send(client, data)
+    assert response.status_code == 303, response.text
+    assert await db.fetchval("SELECT preferred_contact FROM customer_inquiries") == expected
+
+
+async def test_the_fresh_form_chooses_no_contact_method_for_the_customer(client, db, shop):
+    page = (await client.get("/b/amazi-plumbing", headers=HTML)).text
+    form = page[page.index('id="message"') :]
+    assert 'name="preferred_contact"' in form and " checked" not in form[: form.index("</fieldset>")]
+
+
+async def test_without_javascript_a_failed_message_starts_the_page_with_a_focused_error_summary(client, db, shop):
+    data = await inquiry_form(client, name="A", email="not-an-email", message="Hi")
+    page = (await send(client, data)).text
+    summary = page[page.index('class="error-summary"') : page.index("</div>", page.index('class="error-summary"'))]
+    assert page.index('class="error-summary"') < page.index("<h1")  # at the top of the page, above the profile
+    assert 'role="alert"' in page[page.index('class="error-summary"') - 200 : page.index('class="error-summary"') + 200]
+    assert "The message was not sent" in summary
+    links = re.findall(r'<a href="#([\w-]+)"( autofocus)?>([^<]+)</a>', summary)
+    assert [(target, focus) for target, focus, _text in links] == [
+        ("f-name", " autofocus"),
+        ("f-email", ""),
+        ("f-message", ""),
+    ]
+    for target, _focus, _text in links:
+        assert f'id="{target}"' in page
+    assert page.count("autofocus") == 1
+    assert 'value="not-an-email"' in page  # the customer's text is kept
+    # With htmx the swapped form starts with the same summary.
+    fragment = (await send(client, data, headers=HTMX)).text
+    assert fragment.index('id="message"') < fragment.index('class="error-summary"') < fragment.index("<form")
 
 
 async def test_inquiries_are_limited_per_business(client, db, shop):

@@ -320,6 +320,15 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class InquirySettings:
+    # Messages created per hour: per device (a signed cookie), per client address (a ceiling high enough for
+    # many customers behind one mobile carrier address) and received per business (inquiries/limits.py).
+    per_device: int = field(default_factory=lambda: _env_int("INQUIRY_LIMIT_DEVICE", 5))
+    per_address: int = field(default_factory=lambda: _env_int("INQUIRY_LIMIT_ADDRESS", 60))
+    per_business: int = field(default_factory=lambda: _env_int("INQUIRY_LIMIT_BUSINESS", 30))
+
+
+@dataclass(frozen=True)
 class SearchSettings:
     # Beyond this many matches a search stops counting: "1,000+" is shown, facets come from the first
     # matches and relevance ranks them plus every name match (see SearchService._run).
@@ -359,6 +368,7 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     page_cache: PageCacheSettings = field(default_factory=PageCacheSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
+    inquiries: InquirySettings = field(default_factory=InquirySettings)
 
 
 class ConfigurationError(ValueError):

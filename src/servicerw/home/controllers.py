@@ -8,7 +8,7 @@ from litestar.response import Redirect, Template
 from servicerw.businesses.services import BusinessService
 from servicerw.catalog.services import CatalogService
 from servicerw.core import i18n
-from servicerw.core.auth import safe_next
+from servicerw.core.auth import CurrentUser, safe_next
 from servicerw.core.datasaver import datasaver_cookie
 from servicerw.core.pagecache import PUBLIC_PAGE
 from servicerw.core.web import language_cookie
@@ -27,6 +27,7 @@ class HomeController(Controller):
             context={
                 "categories": await catalog.tree(lang),
                 "provinces": catalog.province_names(lang),
+                "districts": catalog.districts(),  # "near me" without JavaScript: choose a district
                 "featured": await businesses.featured(lang),
             },
         )
@@ -41,6 +42,13 @@ class HomeController(Controller):
         """Forget the pages saved on this device (a shared phone): the browser drops the site's caches and its
         worker (`Clear-Site-Data`, the standard header; the worker is installed again on the next page)."""
         return Redirect(path="/offline", status_code=303, headers={"clear-site-data": '"storage"'})
+
+    @get("/list-your-business", name="list_your_business")
+    async def list_your_business(self, maybe_user: NamedDependency[CurrentUser | None]) -> Redirect:
+        """The owner's way in from every page (home and footer, cached for everyone): a new listing when
+        logged in, else the owner's sign-up."""
+        target = "/dashboard/new" if maybe_user else "/account/signup?role=owner"
+        return Redirect(path=target, status_code=303, headers={"cache-control": "private, no-store"})
 
     @get("/lang/{code:str}", name="set_language")
     async def set_language(self, request: Request, code: FromPath[str], next: FromQuery[str | None] = None) -> Redirect:

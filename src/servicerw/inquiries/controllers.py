@@ -18,8 +18,8 @@ from servicerw.core import i18n
 from servicerw.core.auth import CurrentUser, OwnedBusiness, base_url
 from servicerw.core.forms import FormErrors
 from servicerw.core.sessions import client_address
-from servicerw.core.throttle import Throttle
 from servicerw.core.web import wants_fragment
+from servicerw.inquiries.limits import InquiryLimits
 from servicerw.inquiries.services import (
     INBOX_STATUSES,
     PAGE_SIZE,
@@ -32,15 +32,12 @@ from servicerw.settings import Settings
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 NO_STORE = {"cache-control": "private, no-store", "vary": "HX-Request"}
-PER_ADDRESS = (5, 3600)  # inquiries created per client address per hour
-PER_BUSINESS = (30, 3600)  # inquiries received per business per hour
 FORM_FIELDS = ("name", "phone", "email", "message", "preferred_contact")
 HONEYPOT = "website"  # hidden from people; bots fill it in
 
 
-def _throttles(request: Request) -> tuple[Throttle, Throttle]:
-    store = request.app.stores.get("inquiry_limits")
-    return Throttle(store, *PER_ADDRESS), Throttle(store, *PER_BUSINESS)
+def _limits(request: Request, settings: Settings) -> InquiryLimits:
+    return InquiryLimits(request.app.stores.get("inquiry_limits"), settings)
 
 
 class InquiryController(Controller):
@@ -71,16 +68,31 @@ class InquiryController(Controller):
             template = "inquiries/_sent.html" if fragment else "inquiries/sent.html"
             return Template(template, context={"sent": sent, "fragment": fragment}, headers=NO_STORE)
 
+        limits = _limits(request, settings)
+        device = limits.device(request.cookies.get(limits.cookie_name))
+        # A browser without a valid device cookie gets one with this answer, whatever it is.
+        cookies = [limits.cookie(device)] if device.new else []
+
         async def again(errors: dict[str, str], status: int) -> Template:
             inquiry = {"form": form, "errors": errors, "key": key if parse_key(key) else ""}
             if wants_fragment(request):
+                inquiry["summary_in_form"] = True  # the swapped section starts with the error summary
                 context = {"b": {"slug": slug, "name": business["business_name"]}, "inquiry": inquiry}
-                return Template("inquiries/_form.html", context=context, status_code=status, headers=NO_STORE)
+                return Template(
+                    "inquiries/_form.html", context=context, status_code=status, headers=NO_STORE, cookies=cookies
+                )
+            # Without JavaScript the whole profile comes back, the error summary at its top (focused).
             profile = await profiles.profile(slug, i18n.current_language())
             if profile is None:
                 raise NotFoundException()
             page = await profiles.page(profile, maybe_user.id if maybe_user else None, inquiry=inquiry)
-            return Template("businesses/profile.html", context=page.context(), status_code=status, headers=NO_STORE)
+            return Template(
+                "businesses/profile.html",
+                context=page.context(),
+                status_code=status,
+                headers=NO_STORE,
+                cookies=cookies,
+            )
 
         try:
             valid = validate(data)
@@ -88,9 +100,8 @@ class InquiryController(Controller):
             if "form" in error.errors:  # expired or missing key: a fresh one for the next try
                 key = ""
             return await again(error.errors, 422)
-        by_address, by_business = _throttles(request)
         address = client_address(request, settings.server.trusted_proxies)
-        if await by_address.exceeded(f"addr:{address}") or await by_business.exceeded(f"biz:{business['id']}"):
+        if await limits.exceeded(device, address, business["id"]):
             message = i18n.gettext(
                 "Too many messages were sent from here or to this business in the last hour. "
                 "Please try again later, or call the business."
@@ -103,12 +114,13 @@ class InquiryController(Controller):
         except FormErrors as error:
             return await again(error.errors, 422)
         if created:
-            await by_address.hit(f"addr:{address}")
-            await by_business.hit(f"biz:{business['id']}")
+            await limits.count(device, address, business["id"])
         if wants_fragment(request):  # what was sent is what the form holds (a repeated key holds the same)
             sent = sent_inquiry(business["business_name"], slug, valid.email, valid.message, valid.preferred_contact)
-            return Template("inquiries/_sent.html", context={"sent": sent, "fragment": True}, headers=NO_STORE)
-        return Redirect(path=f"/b/{slug}/inquiries/{valid.key}", status_code=303)
+            return Template(
+                "inquiries/_sent.html", context={"sent": sent, "fragment": True}, headers=NO_STORE, cookies=cookies
+            )
+        return Redirect(path=f"/b/{slug}/inquiries/{valid.key}", status_code=303, cookies=cookies)
 
     @get("/{key:str}", name="inquiry_sent")
     async def sent(

@@ -71,13 +71,24 @@ def parse_key(raw: str) -> uuid.UUID | None:
         return None
 
 
+def contact_method(chosen: str, *, phone: str, email: str) -> str:
+    """How the business answers: what the customer can be reached by. Only an email → email; only a phone →
+    their phone choice (call or WhatsApp; "email" or nothing → call); both or neither → their choice (call by
+    default). The form says "a phone number, an email address, or both": giving one never contradicts it."""
+    if email and not phone:
+        return "email" if chosen in CONTACT_METHODS or not chosen else chosen
+    if phone and not email and chosen in ("email", ""):
+        return "phone"
+    return chosen or "phone"
+
+
 def validate(data: dict[str, str]) -> InquiryForm:
     """Per-field messages, already translated; raises FormErrors."""
     name = " ".join(data.get("name", "").split())
     phone = data.get("phone", "").strip()
     email = data.get("email", "").strip().lower()
     message = data.get("message", "").strip().replace("\r\n", "\n")
-    preferred = data.get("preferred_contact", "") or ("email" if email and not phone else "phone")
+    preferred = contact_method(data.get("preferred_contact", ""), phone=phone, email=email)
     key = parse_key(data.get("key", ""))
     errors: dict[str, str] = {}
     if not NAME_MIN <= len(name) <= NAME_MAX:
@@ -101,10 +112,6 @@ def validate(data: dict[str, str]) -> InquiryForm:
         )
     if preferred not in CONTACT_METHODS:
         errors["preferred_contact"] = _("Choose how the business should contact you.")
-    elif preferred == "email" and not email and "email" not in errors:
-        errors["email"] = _("You asked to be answered by email: write your email address.")
-    elif preferred in ("phone", "whatsapp") and not phone and "phone" not in errors:
-        errors["phone"] = _("You asked to be called or answered on WhatsApp: write your phone number.")
     if key is None:
         errors["form"] = _("This form has expired. Please send it again.")
     if errors:
