@@ -38,6 +38,7 @@ PAGES: list[tuple[str, str, str, int]] = [
     ("reviews", "/b/{slug}/reviews", ANONYMOUS, 200),
     ("inquiry sent", "/b/{slug}/inquiries/{key}", ANONYMOUS, 200),
     ("report a listing", "/b/{slug}/report", ANONYMOUS, 200),
+    ("report sent", "/b/{slug}/report/sent", ANONYMOUS, 200),
     ("claim a listing", "/b/{unowned}/claim", CUSTOMER, 200),
     ("log in", "/account/login", ANONYMOUS, 200),
     ("sign up", "/account/signup", ANONYMOUS, 200),
