@@ -151,6 +151,11 @@ bench-mail *ARGS: setup
 chaos *ARGS: setup services
     {{py}} bench/chaos.py {{ARGS}}
 
+# Lighthouse mobile (simulated Slow 4G, 4x CPU, Debian's Chromium) on home, a search and a profile: the four
+# scores and LCP per page. Starts its own server on DATABASE_URL (the bench database) unless `--url URL`.
+bench-lighthouse *ARGS: setup tools browser
+    {{py}} bench/lighthouse.py {{ARGS}}
+
 # EXPLAIN ANALYZE of the plan's hot queries on DATABASE_URL.
 bench-explain: setup
     {{py}} bench/explain.py
