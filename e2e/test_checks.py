@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from e2e.helpers import DATABASE_URL, STRONG, htmx_settled, run
 
@@ -74,6 +74,16 @@ PAGES: list[tuple[str, str, str, int]] = [
     ("admin audit", "/admin/audit", ADMIN, 200),
     ("admin API keys", "/admin/api-keys", ADMIN, 200),
 ]
+
+# Forms sent back with their errors: name, the page with the form, the form's action, fields filled (the rest
+# empty), who sends it, the status expected. Same names as in PAGES.
+FORMS: list[tuple[str, str, str, dict[str, str], str, int]] = [
+    ("log in, unknown", "/account/login", "/account/login", {"email": "{nobody}", "password": "x"}, ANONYMOUS, 422),
+    ("sign up, with errors", "/account/signup", "/account/signup", {"email": "not an email"}, ANONYMOUS, 422),
+    ("inquiry, with errors", "/b/{slug}", "/b/{slug}/inquiries", {"message": "?"}, ANONYMOUS, 422),
+    ("new listing, with errors", "/dashboard/new", "/dashboard/new", {"phone": "12"}, OWNER, 422),
+]
+# (a new page type, e.g. the offline page, is one more line in PAGES)
 
 # The only Nu Html Checker errors allowed: htmx's attributes, which are not HTML (each one by name, on any element).
 HTMX_ATTRIBUTE = re.compile(r"^Attribute “hx-[a-z-]+” not allowed on element “[a-z0-9]+” at this point\.$")
@@ -155,6 +165,7 @@ async def _arrange() -> dict[str, object]:
             "inquiry_id": inquiry_id,
             "key": key,
             "district": district,
+            "nobody": f"nobody-{TAG}@example.rw",
         }
     finally:
         await conn.close()
@@ -191,6 +202,17 @@ def _pages(arranged: dict[str, object]) -> list[tuple[str, str, str, int]]:
     return [(name, path.format(**arranged), role, status) for name, path, role, status in PAGES]
 
 
+def _forms(arranged: dict[str, object]) -> list[tuple[str, str, str, dict[str, str], str, int]]:
+    return [
+        (name, page.format(**arranged), action.format(**arranged), {k: v.format(**arranged) for k, v in fields.items()},
+         role, status)
+        for name, page, action, fields, role, status in FORMS
+    ]  # fmt: skip
+
+
+CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
 def _file_name(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + ".html"
 
@@ -203,6 +225,20 @@ def test_every_page_type_is_valid_html(browser: Browser, base_url: str, arranged
         for name, path, role, status in _pages(arranged):
             response = contexts[role].request.get(base_url + path, headers={"Accept": "text/html"})
             assert response.status == status, (name, path, response.status)
+            file = tmp_path / _file_name(name)
+            file.write_bytes(response.body())
+            files[file.as_uri().removeprefix("file://")] = name
+        for name, path, action, fields, role, status in _forms(arranged):
+            form_page = contexts[role].request.get(base_url + path, headers={"Accept": "text/html"})
+            token = CSRF_FIELD.search(form_page.text())
+            assert token, (name, path)
+            response = contexts[role].request.post(
+                base_url + action,
+                form={**fields, "_csrf_token": token.group(1)},
+                headers={"Accept": "text/html"},
+                max_redirects=0,
+            )
+            assert response.status == status, (name, action, response.status)
             file = tmp_path / _file_name(name)
             file.write_bytes(response.body())
             files[file.as_uri().removeprefix("file://")] = name
@@ -244,17 +280,33 @@ AXE_RUN = """async () => {
 def test_every_page_type_has_no_accessibility_violations(browser: Browser, base_url: str, arranged, sessions, device):
     """axe-core's default rules (WCAG 2 A/AA and best practices) in Chromium, JavaScript on, after htmx settled."""
     contexts = {role: _context(browser, sessions, role, device) for role in sessions}
+    found: list[str] = []
+
+    def audit(name: str, path: str, page: Page) -> None:
+        page.add_script_tag(path=str(AXE))
+        for v in page.evaluate(AXE_RUN):
+            found.append(f"{name} ({path}): {v['id']} [{v['impact']}] {v['help']} ×{v['count']}")
+            found.extend(f"    {target}" for target in v["targets"])
+
     try:
-        found = []
         for name, path, role, status in _pages(arranged):
             page = contexts[role].new_page()
             response = page.goto(base_url + path)
             assert response is not None and response.status == status, (name, path)
             htmx_settled(page)
-            page.add_script_tag(path=str(AXE))
-            for v in page.evaluate(AXE_RUN):
-                found.append(f"{name} ({path}): {v['id']} [{v['impact']}] {v['help']} ×{v['count']}")
-                found.extend(f"    {target}" for target in v["targets"])
+            audit(name, path, page)
+            page.close()
+        for name, path, action, fields, role, status in _forms(arranged):
+            page = contexts[role].new_page()
+            page.goto(base_url + path)
+            form = page.locator(f'form[action="{action}"]')
+            for field, value in fields.items():
+                form.locator(f"[name={field}]").fill(value)
+            with page.expect_response(lambda r: r.request.method == "POST") as sent:
+                form.evaluate("form => form.requestSubmit()")
+            assert sent.value.status == status, (name, action, sent.value.status)
+            htmx_settled(page)
+            audit(name, action, page)
             page.close()
     finally:
         for context in contexts.values():
