@@ -76,6 +76,7 @@ async def main() -> None:
     parser.add_argument("--port", type=int, default=8093)
     parser.add_argument("--search", default="/search?q=salon")
     parser.add_argument("--profile", help="a business slug (default: the one with the most reviews)")
+    parser.add_argument("--keep", type=Path, help="a folder to keep Lighthouse's JSON reports in")
     args = parser.parse_args()
     if not LIGHTHOUSE.exists():
         raise SystemExit("Lighthouse is missing: `just tools` installs it")
@@ -90,8 +91,10 @@ async def main() -> None:
                 (await client.get(path, headers={"accept-encoding": "br, gzip"})).raise_for_status()
         print(f"Lighthouse mobile (simulated Slow 4G, 4x CPU), {base}, load average {os.getloadavg()[0]:.2f}")
         with tempfile.TemporaryDirectory() as tmp:
+            folder = args.keep or Path(tmp)
+            folder.mkdir(parents=True, exist_ok=True)
             for name, path in pages.items():
-                report(name, lighthouse(base + path, Path(tmp) / f"{name}.json"))
+                report(name, lighthouse(base + path, folder / f"{name}.json"))
     finally:
         if server is not None:
             server.terminate()
