@@ -122,22 +122,23 @@ async def _arrange() -> dict[str, object]:
                 hashed,
                 role,
             )
-        slug, unowned = f"checks-salon-{TAG}", f"checks-garage-{TAG}"
+        slug, unowned = f"ikizamini-studio-{TAG}", f"igerageza-studio-{TAG}"
         business = """INSERT INTO businesses (business_name, slug, description_en, description_rw, description_fr,
                            category_id, location_id, status, is_verified, phone, whatsapp_number, email, owner_id,
                            opening_hours, services)
-                       SELECT $1, $2, 'Haircuts and braids near the market.', 'Dukata imisatsi tunasuka hafi y''isoko.',
-                              'Coupes et tresses près du marché.', c.id, s.id, 'approved', true, '+250788000222',
-                              '+250788000222', 'salon@example.rw', $3,
+                       SELECT $1, $2, 'Wedding and passport photos near the market.',
+                              'Amafoto y''ubukwe n''ay''urupapuro rw''inzira hafi y''isoko.',
+                              'Photos de mariage et d''identité près du marché.', c.id, s.id, 'approved', true,
+                              '+250788000222', '+250788000222', 'studio@example.rw', $3,
                               '{"mon": [["08:00", "18:00"]], "sun": []}'::jsonb,
-                              '[{"name_en": "Haircut", "name_rw": "Kogosha", "name_fr": "Coupe",
-                                 "price_rwf": 3000}]'::jsonb
+                              '[{"name_en": "Passport photo", "name_rw": "Ifoto ya pasiporo",
+                                 "name_fr": "Photo d''identité", "price_rwf": 3000}]'::jsonb
                        FROM categories c, locations s JOIN locations d ON d.id = s.district_id
-                       WHERE c.slug = 'hair-salons' AND s.level = 'sector' AND d.name = 'Gasabo'
-                         AND s.name = 'Kimironko'
+                       WHERE c.slug = 'photographers' AND s.level = 'sector' AND d.name = 'Musanze'
+                         AND s.name = 'Muhoza'
                        RETURNING id"""
-        business_id = await conn.fetchval(business, f"Checks Salon {TAG}", slug, ids[OWNER])
-        await conn.fetchval(business, f"Checks Garage {TAG}", unowned, None)
+        business_id = await conn.fetchval(business, f"Ikizamini Studio {TAG}", slug, ids[OWNER])
+        await conn.fetchval(business, f"Igerageza Studio {TAG}", unowned, None)
         key = uuid.uuid4()
         inquiry_id = await conn.fetchval(
             """INSERT INTO customer_inquiries (business_id, customer_name, customer_phone, customer_email, message,
@@ -164,7 +165,7 @@ async def _arrange() -> dict[str, object]:
             """UPDATE businesses SET average_rating = 4, review_count = 1 WHERE id = $1""",
             business_id,
         )
-        district = await conn.fetchval("SELECT slug FROM locations WHERE level = 'district' AND name = 'Gasabo'")
+        district = await conn.fetchval("SELECT slug FROM locations WHERE level = 'district' AND name = 'Musanze'")
         return {
             "slug": slug,
             "unowned": unowned,
