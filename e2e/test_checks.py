@@ -30,6 +30,7 @@ LANGUAGES = ("rw", "en", "fr")  # the Nu Html Checker sees every page in each (a
 # an attribute); axe sees them in Kinyarwanda, the default
 
 # name, path (str.format with the names of `arranged()`), who asks, the status expected.
+# A new page type (e.g. the offline page) is one more line.
 PAGES: list[tuple[str, str, str, int]] = [
     ("home", "/", ANONYMOUS, 200),
     ("search with results", "/search?q=plumbing", ANONYMOUS, 200),
@@ -80,15 +81,13 @@ PAGES: list[tuple[str, str, str, int]] = [
 ]
 
 # Forms sent back with their errors: name, the page with the form, the form's action, fields filled (the rest
-# empty), who sends it, the status expected. Same names as in PAGES.
+# empty), who sends it, the status expected; paths and values use the same names as PAGES.
 FORMS: list[tuple[str, str, str, dict[str, str], str, int]] = [
     ("log in, unknown", "/account/login", "/account/login", {"email": "{nobody}", "password": "x"}, ANONYMOUS, 422),
     ("sign up, with errors", "/account/signup", "/account/signup", {"email": "not an email"}, ANONYMOUS, 422),
     ("inquiry, with errors", "/b/{slug}", "/b/{slug}/inquiries", {"message": "?"}, ANONYMOUS, 422),
     ("new listing, with errors", "/dashboard/new", "/dashboard/new", {"phone": "12"}, OWNER, 422),
 ]
-# (a new page type, e.g. the offline page, is one more line in PAGES)
-
 # What axe's findings leave out, by page name: Swagger UI's widget (vendored, third-party DOM: nested controls,
 # its own colours) on the API documentation; the page around it is checked.
 AXE_EXCLUDE: dict[str, list[str]] = {"API documentation": ["#swagger-ui"]}
