@@ -10,7 +10,7 @@ demo *ARGS: setup
     {{bin}}/servicerw demo {{ARGS}}
 
 # Lint, unit/integration tests (tests/test_fuzz.py: 2,000 generated requests, no 5xx), then the Playwright end-to-end run.
-test: setup browser services
+test: setup browser services tools
     {{bin}}/ruff check src tests e2e bench
     {{bin}}/ruff format --check src tests e2e bench
     {{py}} -m pytest tests
@@ -66,6 +66,25 @@ browser:
     if ! command -v chromium >/dev/null; then
         if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
         $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+    fi
+
+# The page checks' npm tools, pinned in tools/package-lock.json (`npm ci`, skipped while node_modules matches
+# the lock): the Nu Html Checker (vnu-jar, run on Debian's JRE: its own Java download is skipped with the
+# install scripts), axe-core (e2e/test_checks.py) and Lighthouse (`just bench-lighthouse`).
+tools:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    missing=""
+    command -v java >/dev/null || missing="$missing default-jre-headless"
+    command -v node >/dev/null && command -v npm >/dev/null || missing="$missing nodejs npm"
+    if [ -n "$missing" ]; then
+        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq $missing >/dev/null
+    fi
+    stamp=tools/node_modules/.installed-$(cat tools/package.json tools/package-lock.json | sha1sum | cut -c1-12)
+    if [ ! -f "$stamp" ]; then
+        npm ci --prefix tools --ignore-scripts --no-audit --no-fund --loglevel=error
+        touch "$stamp"
     fi
 
 # A Valkey-protocol server binary for the tests (each run starts its own); Debian ships redis-server.
@@ -139,6 +158,11 @@ bench-sms *ARGS: setup
 # mail provider failing), on services and a database of its own: 5xx, losses, recovery per fault.
 chaos *ARGS: setup services
     {{py}} bench/chaos.py {{ARGS}}
+
+# Lighthouse mobile (simulated Slow 4G, 4x CPU, Debian's Chromium) on home, a search and a profile: the four
+# scores and LCP per page. Starts its own server on DATABASE_URL (the bench database) unless `--url URL`.
+bench-lighthouse *ARGS: setup tools browser
+    {{py}} bench/lighthouse.py {{ARGS}}
 
 # EXPLAIN ANALYZE of the plan's hot queries on DATABASE_URL.
 bench-explain: setup
