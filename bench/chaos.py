@@ -80,6 +80,8 @@ APP_SETTINGS = (
     "SENDGRID_",
     "SES_",
     "SERVICERW_",
+    "INQUIRY_",
+    "SMS_",
     "PUBLIC_URL",
     "ALLOWED_HOSTS",
     "TRUSTED_PROXIES",
@@ -450,6 +452,9 @@ class Chaos:
             "SECRET_KEY": "chaos-" + uuid.uuid4().hex,  # both Granian workers must check the same CSRF tokens
             "PUBLIC_URL": f"http://127.0.0.1:{self.app_port}",
             "TRUSTED_PROXIES": "127.0.0.1",
+            # One client keeps its device cookie for all its inquiries: the per-device limit would stop the
+            # traffic (and the emails the faults need) after 5; the address and business limits still apply.
+            "INQUIRY_LIMIT_DEVICE": "100000",
             "LOG_LEVEL": "WARNING",
             "WEB_BACKGROUND": "false",
             "EMAIL_PROVIDERS": "sendgrid,ses",

@@ -73,6 +73,9 @@ def base_url() -> str:
     for name in ("VALKEY_URL", "S3_ENDPOINT_URL", "SERVICERW_ENV"):
         env.pop(name, None)
     env["DATA_DIR"] = str(Path(__file__).resolve().parent.parent / ".data" / "e2e")
+    # Every browser of the run comes from 127.0.0.1 and the run signs up and logs in more than 10 times a
+    # minute; the limit itself is tested in tests/ (test_account_hardening, test_login_limits).
+    env.setdefault("ACCOUNT_POSTS_PER_MINUTE", "1000")
     env.setdefault("RUM_SAMPLE_RATE", "1")  # every page view sends its vitals (e2e/test_rum.py)
     run(_prepare_database())
     try:

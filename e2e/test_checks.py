@@ -48,6 +48,7 @@ PAGES: list[tuple[str, str, str, int]] = [
     ("sign up", "/account/signup", ANONYMOUS, 200),
     ("password reset", "/account/reset", ANONYMOUS, 200),
     ("not found", "/b/no-such-business-here", ANONYMOUS, 404),
+    ("offline page", "/offline", ANONYMOUS, 200),
     ("account home", "/account", CUSTOMER, 200),
     ("owner dashboard", "/dashboard", OWNER, 200),
     ("new listing form", "/dashboard/new", OWNER, 200),
@@ -59,6 +60,7 @@ PAGES: list[tuple[str, str, str, int]] = [
     ("owner's reviews", "/dashboard/{business_id}/reviews", OWNER, 200),
     ("owner's preview", "/dashboard/{business_id}/preview", OWNER, 200),
     ("API keys", "/dashboard/api-keys", OWNER, 200),
+    ("SMS alerts", "/dashboard/sms", OWNER, 200),
     ("admin home", "/admin", ADMIN, 200),
     ("admin reviews queue", "/admin/reviews", ADMIN, 200),
     ("admin listings queue", "/admin/listings", ADMIN, 200),
@@ -75,6 +77,7 @@ PAGES: list[tuple[str, str, str, int]] = [
     ("admin statistics: businesses", "/admin/stats/businesses", ADMIN, 200),
     ("admin statistics: activity", "/admin/stats/activity", ADMIN, 200),
     ("admin statistics: searches", "/admin/stats/searches", ADMIN, 200),
+    ("admin statistics: vitals", "/admin/stats/vitals", ADMIN, 200),
     ("admin audit", "/admin/audit", ADMIN, 200),
     ("admin API keys", "/admin/api-keys", ADMIN, 200),
     ("API documentation", "/api/docs", ANONYMOUS, 200),
@@ -87,6 +90,7 @@ FORMS: list[tuple[str, str, str, dict[str, str], str, int]] = [
     ("sign up, with errors", "/account/signup", "/account/signup", {"email": "not an email"}, ANONYMOUS, 422),
     ("inquiry, with errors", "/b/{slug}", "/b/{slug}/inquiries", {"message": "?"}, ANONYMOUS, 422),
     ("new listing, with errors", "/dashboard/new", "/dashboard/new", {"phone": "12"}, OWNER, 422),
+    ("SMS phone, not a mobile", "/dashboard/sms", "/dashboard/sms/phone", {"phone": "12"}, OWNER, 422),
 ]
 # What axe's findings leave out, by page name: Swagger UI's widget (vendored, third-party DOM: nested controls,
 # its own colours) on the API documentation; the page around it is checked.

@@ -29,6 +29,21 @@ def counts(page_type: str) -> dict[str, int]:
     return run(read())
 
 
+def settled(page_type: str) -> dict[str, int]:
+    """The counts once nothing more arrives: earlier tests' pages (closed with their contexts) send beacons too,
+    which reach rum_daily within the writer's 2-second flush. Stable over two reads 3 s apart."""
+    last: list[dict[str, int]] = [counts(page_type)]
+
+    def stable() -> bool:
+        now = counts(page_type)
+        same = now == last[0]
+        last[0] = now
+        return same
+
+    wait_for_sync(stable, timeout=60, interval=3, message="earlier beacons counted")
+    return last[0]
+
+
 def more(before: dict[str, int], after: dict[str, int]) -> set[str]:
     return {metric for metric, n in after.items() if n > before.get(metric, 0)}
 
@@ -46,7 +61,7 @@ navigator.sendBeacon = (url, body) => {
 
 
 def test_leaving_a_profile_sends_its_vitals_once(page: Page, base_url: str):
-    before = counts("profile")
+    before = settled("profile")
     page.add_init_script(NOTE_BEACONS)
     page.set_extra_http_headers({"Accept-Language": "en"})
     page.goto(base_url + "/b/salon-keza")

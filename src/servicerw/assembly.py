@@ -205,6 +205,7 @@ def build_services(settings: Settings) -> Services:
             secret_key=settings.server.secret_key,
             processes=settings.server.workers,
             production=settings.server.production,
+            address_limit=settings.server.account_posts_per_minute,
         ),
         listings=listings,
         photos=photos,

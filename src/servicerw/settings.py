@@ -240,6 +240,8 @@ class ServerSettings:
     trusted_proxies: tuple[str, ...] = field(
         default_factory=lambda: tuple(p.strip() for p in _env("TRUSTED_PROXIES").split(",") if p.strip())
     )
+    # POSTs to the account forms (sign-up, log-in, reset) per client address and minute (accounts/limits.py).
+    account_posts_per_minute: int = field(default_factory=lambda: _env_int("ACCOUNT_POSTS_PER_MINUTE", 10))
     # Public base URL for links in emails (e.g. https://servicerw.rw). Required in production; in development
     # without it, links start with http://HOST:PORT (never with the request's Host header).
     public_url: str = field(default_factory=lambda: _env("PUBLIC_URL").rstrip("/"))

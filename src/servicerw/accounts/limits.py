@@ -37,8 +37,16 @@ def _key(email: str) -> str:
 
 
 class AccountLimits:
-    def __init__(self, counters: Counters, *, secret_key: str, processes: int = 1, production: bool = False) -> None:
-        self.address_limit = Limiter(counters, *ADDRESS, processes=processes)
+    def __init__(
+        self,
+        counters: Counters,
+        *,
+        secret_key: str,
+        processes: int = 1,
+        production: bool = False,
+        address_limit: int = ADDRESS[0],
+    ) -> None:
+        self.address_limit = Limiter(counters, address_limit, ADDRESS[1], processes=processes)
         self.pair = Limiter(counters, *PAIR, processes=processes)
         self.account = Limiter(counters, *ACCOUNT, processes=processes)
         self.reset_pair = Limiter(counters, *RESET_PAIR, processes=processes)
