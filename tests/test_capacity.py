@@ -172,6 +172,8 @@ async def test_beyond_max_in_flight_requests_are_refused_at_once_and_health_stil
             )
             assert {r.status_code for r in burst} == {503}
             assert all(r.headers["retry-after"] == "1" for r in burst)
+            # The client connects again for its next request (a flood is paced by connecting, not by the loop).
+            assert all(r.headers["connection"] == "close" for r in burst)
             assert all(r.headers["x-content-type-options"] == "nosniff" for r in burst)
             api = burst[3]
             assert api.headers["content-type"].startswith("application/problem+json") and api.json()["status"] == 503

@@ -11,6 +11,13 @@ limit: hence this small counter. On SIGTERM Granian (2.8) stops accepting and wa
 open connections, but not for those whose client has gone (a load generator's or a browser's timeout):
 they would meet a closed pool. The lifespan shutdown first waits here (`drain`) until nothing runs, then
 closes the pool and stores; a request arriving after that gets a 503, not a 500.
+
+A refusal must cost next to nothing and must not invite the next request at once: under a flood of
+connections that ask again as soon as they are answered (`just bench-load --flood`), 503s answered on kept-alive
+connections came back ~7,800 times a second, and the admitted requests starved behind them in the event loop
+(298 pages answered in 30 s). So the refusal's bytes are made once per language and kind, and it carries
+`Connection: close`: the client has to connect again (Granian accepts in Rust, outside our event loop), which
+paces the flood and leaves the loop to the requests it admitted.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ class InFlight:
                 storage.public_base_url or storage.endpoint_url, settings.server.production
             )
         ]
+        self._answers: dict[tuple[str, str], tuple[list[tuple[bytes, bytes]], bytes]] = {}  # (kind, lang) → answer
 
     def wrap(self, app: ASGIApp) -> ASGIApp:
         async def handler(scope: Scope, receive: Receive, send: Send) -> None:
@@ -95,17 +103,29 @@ class InFlight:
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         path = scope["path"]
-        headers = dict(scope.get("headers") or [])
         if path.startswith(API_PREFIXES) or path == "/api":
+            kind, lang = "api", ""
+        else:
+            lang = language_for_scope(scope)
+            kind = "fragment" if (b"hx-request", b"true") in (scope.get("headers") or ()) else "page"
+        answer = self._answers.get((kind, lang))
+        if answer is None:
+            answer = self._answers[(kind, lang)] = self._answer(kind, lang)
+        headers, body = answer
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+    def _answer(self, kind: str, lang: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
+        """The refusal's headers and body for an API client, an htmx request or a page in `lang`."""
+        if kind == "api":
             body = json.dumps(
                 {"type": "about:blank", "title": "Service Unavailable", "status": 503, "detail": BUSY_MESSAGE}
             ).encode()
             content_type = b"application/problem+json"
         else:
-            lang = language_for_scope(scope)
             with i18n.using(lang):
                 message = html.escape(i18n.gettext(BUSY_MESSAGE))
-            if headers.get(b"hx-request") == b"true":
+            if kind == "fragment":
                 body = f'<p class="error" role="alert">{message}</p>'.encode()
             else:
                 body = (
@@ -115,17 +135,12 @@ class InFlight:
                     f'<p><a href="">ServiceRW</a></p></body></html>'
                 ).encode()
             content_type = b"text/html; charset=utf-8"
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 503,
-                "headers": [
-                    (b"content-type", content_type),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", RETRY_AFTER.encode()),
-                    (b"cache-control", b"no-store"),
-                    *self._headers,
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+        headers = [
+            (b"content-type", content_type),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", RETRY_AFTER.encode()),
+            (b"cache-control", b"no-store"),
+            (b"connection", b"close"),
+            *self._headers,
+        ]
+        return headers, body
