@@ -142,6 +142,20 @@ async def owner(client, email: str) -> None:
     assert response.status_code == 303
 
 
+async def french_owners_shop(db) -> dict:
+    """Amazi Plumbing, approved, owned by Jean Habimana (owner@example.rw, French), who can log in with STRONG."""
+    from argon2 import PasswordHasher
+
+    from tests.factories import make_business
+
+    owner_id = await db.fetchval(
+        """INSERT INTO users (email, full_name, password_hash, role, preferred_language, is_active)
+           VALUES ('owner@example.rw', 'Jean Habimana', $1, 'owner', 'fr', true) RETURNING id""",
+        PasswordHasher().hash(STRONG),
+    )
+    return await make_business(db, business_name="Amazi Plumbing", slug="amazi-plumbing", owner_id=owner_id)
+
+
 async def log_in_operator(client, db, email: str = "ops@example.rw") -> None:
     """A new administrator account `email`, logged in (signed up as a customer, promoted in the database)."""
     client.cookies.clear()

@@ -11,7 +11,7 @@ from valkey.asyncio import Valkey
 
 from servicerw.settings import get_settings
 from tests.factories import make_business
-from tests.helpers import HTML, STRONG, log_in
+from tests.helpers import HTML, french_owners_shop, log_in
 
 HTMX = {**HTML, "hx-request": "true", "hx-target": "message"}
 
@@ -22,14 +22,7 @@ pytestmark = pytest.mark.usefixtures("fresh_limits")  # the account forms' rate 
 @pytest.fixture
 async def shop(db):
     """An approved business whose owner (an account, French) reads the inbox."""
-    from argon2 import PasswordHasher
-
-    owner_id = await db.fetchval(
-        """INSERT INTO users (email, full_name, password_hash, role, preferred_language, is_active)
-           VALUES ('owner@example.rw', 'Jean Habimana', $1, 'owner', 'fr', true) RETURNING id""",
-        PasswordHasher().hash(STRONG),
-    )
-    return await make_business(db, business_name="Amazi Plumbing", slug="amazi-plumbing", owner_id=owner_id)
+    return await french_owners_shop(db)
 
 
 def form_key(page: str) -> str:

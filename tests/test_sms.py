@@ -14,9 +14,8 @@ from servicerw.notifications.providers import AfricasTalkingProvider, PindoProvi
 from servicerw.notifications.services import OutboxSender
 from servicerw.notifications.sms import SmsAlerts, gsm7_length, is_stop_word, normalise_phone, webhook_secret
 from servicerw.settings import EmailSettings, SmsSettings, get_settings
-from tests.factories import make_business
 from tests.fake_providers import FakeAfricasTalking, FakePindo
-from tests.helpers import HTML, STRONG, csrf, log_in
+from tests.helpers import HTML, csrf, french_owners_shop, log_in
 
 pytestmark = pytest.mark.usefixtures("fresh_limits")
 
@@ -70,14 +69,7 @@ def sender(pool, pindo: FakePindo, africastalking: FakeAfricasTalking) -> Outbox
 @pytest.fixture
 async def shop(db):
     """An approved business whose owner (French) is an account that can log in."""
-    from argon2 import PasswordHasher
-
-    owner_id = await db.fetchval(
-        """INSERT INTO users (email, full_name, password_hash, role, preferred_language, is_active)
-           VALUES ('owner@example.rw', 'Jean Habimana', $1, 'owner', 'fr', true) RETURNING id""",
-        PasswordHasher().hash(STRONG),
-    )
-    return await make_business(db, business_name="Amazi Plumbing", slug="amazi-plumbing", owner_id=owner_id)
+    return await french_owners_shop(db)
 
 
 async def opted_in(db, user_id: int, phone: str = PHONE) -> None:
