@@ -67,6 +67,25 @@ async def recreate(admin_url: str, name: str) -> str:
     return admin_url.rsplit("/", 1)[0] + f"/{name}"
 
 
+def database_options(parser: argparse.ArgumentParser, default: str) -> None:
+    """--database and --admin-url: the benchmark's own database, dropped and made again on that server."""
+    parser.add_argument("--database", default=default)
+    parser.add_argument(
+        "--admin-url",
+        default=os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help="a database on a server where the benchmark may create its own",
+    )
+
+
+def migrated_database(args: argparse.Namespace) -> str:
+    """The benchmark's database (`database_options`), new and migrated with `servicerw migrate`: its DSN."""
+    dsn = asyncio.run(recreate(args.admin_url, args.database))
+    env = {**os.environ, "DATABASE_URL": dsn, "PICCOLO_CONF": "servicerw.piccolo_conf"}
+    servicerw = Path(sys.executable).with_name("servicerw")
+    subprocess.run([str(servicerw), "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    return dsn
+
+
 INSERT = """INSERT INTO email_outbox (to_address, subject, body_text, body_html, language, kind)
             VALUES ($1, $2, $3, $4, 'en', 'bench')"""
 
@@ -138,18 +157,10 @@ def main() -> None:
     parser.add_argument("--emails", type=int, default=10000)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--rate", type=float, default=0, help="queue this many emails a second instead of a burst")
-    parser.add_argument("--database", default="servicerw_bench_mail")
-    parser.add_argument(
-        "--admin-url",
-        default=os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="a database on a server where the benchmark may create its own",
-    )
+    database_options(parser, "servicerw_bench_mail")
     args = parser.parse_args()
 
-    dsn = asyncio.run(recreate(args.admin_url, args.database))
-    env = {**os.environ, "DATABASE_URL": dsn, "PICCOLO_CONF": "servicerw.piccolo_conf"}
-    servicerw = Path(sys.executable).with_name("servicerw")
-    subprocess.run([str(servicerw), "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    dsn = migrated_database(args)
     version = asyncio.run(_server_version(dsn))
 
     context = multiprocessing.get_context("spawn")

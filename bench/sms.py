@@ -18,14 +18,13 @@ import asyncio
 import os
 import platform
 import random
-import subprocess
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import asyncpg
-from mail import _server_version, recreate
+from mail import _server_version, database_options, migrated_database
 from stats import line
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,17 +118,9 @@ def main() -> None:
     parser.add_argument("--minutes", type=int, default=15, help="SMS_ALERT_MINUTES")
     parser.add_argument("--cap", type=int, default=10, help="SMS_DAILY_CAP")
     parser.add_argument("--concurrency", type=int, default=10)
-    parser.add_argument("--database", default="servicerw_bench_sms")
-    parser.add_argument(
-        "--admin-url",
-        default=os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="a database on a server where the benchmark may create its own",
-    )
+    database_options(parser, "servicerw_bench_sms")
     args = parser.parse_args()
-    dsn = asyncio.run(recreate(args.admin_url, args.database))
-    env = {**os.environ, "DATABASE_URL": dsn, "PICCOLO_CONF": "servicerw.piccolo_conf"}
-    servicerw = str(Path(sys.executable).with_name("servicerw"))
-    subprocess.run([servicerw, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    dsn = migrated_database(args)
     print(f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {asyncio.run(_server_version(dsn))}")
     try:
         asyncio.run(run(args, dsn))
