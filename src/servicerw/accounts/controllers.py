@@ -19,16 +19,11 @@ from servicerw.accounts.services import AccountService
 from servicerw.core import i18n
 from servicerw.core.addresses import valid_email
 from servicerw.core.auth import CurrentUser, base_url, safe_next
-from servicerw.core.forms import FormErrors
+from servicerw.core.forms import FormErrors, form_text
 from servicerw.core.sessions import client_address, log_in, log_out
 from servicerw.settings import Settings
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-
-
-def _field(form: dict, name: str, limit: int = 300) -> str:
-    value = form.get(name, "")
-    return value[:limit] if isinstance(value, str) else ""
 
 
 def _address(request: Request) -> str:
@@ -76,13 +71,13 @@ class AccountController(Controller):
         accounts: NamedDependency[AccountService],
         settings: NamedDependency[Settings],
     ) -> Template | Redirect:
-        form = {k: _field(data, k) for k in ("full_name", "email", "phone", "role")}
+        form = {k: form_text(data, k) for k in ("full_name", "email", "phone", "role")}
         try:
             user = await accounts.sign_up(
                 full_name=form["full_name"],
                 email=form["email"],
                 phone=form["phone"],
-                password=_field(data, "password", 1000),
+                password=form_text(data, "password", 1000),
                 role=form["role"] or "customer",
                 language=i18n.current_language(),
                 base_url=base_url(settings.server),
@@ -104,8 +99,8 @@ class AccountController(Controller):
     async def login(
         self, request: Request, data: Form, accounts: NamedDependency[AccountService]
     ) -> Template | Redirect:
-        email = valid_email(_field(data, "email")) or _field(data, "email").strip().lower()
-        next_url = safe_next(_field(data, "next"))
+        email = valid_email(form_text(data, "email")) or form_text(data, "email").strip().lower()
+        next_url = safe_next(form_text(data, "next"))
         limits, address = _limits(request), _address(request)
         device = request.cookies.get(limits.device_cookie_name)
         verdict = await limits.login(email, address, device)  # counted before the password is checked
@@ -121,7 +116,7 @@ class AccountController(Controller):
                 status_code=429,
                 headers={"retry-after": str(verdict.retry_after)},
             )
-        user = await accounts.authenticate(email, _field(data, "password", 1000))
+        user = await accounts.authenticate(email, form_text(data, "password", 1000))
         if user is None:
             errors = {"form": i18n.gettext("Wrong email or password.")}
             return Template(
@@ -145,7 +140,7 @@ class AccountController(Controller):
 
     @post("/verify", name="verify_post", status_code=200)
     async def verify(self, data: Form, accounts: NamedDependency[AccountService]) -> Template:
-        done = await accounts.verify_email(_field(data, "token", 100))
+        done = await accounts.verify_email(form_text(data, "token", 100))
         return Template("accounts/verify.html", context={"token": "", "done": done}, status_code=200 if done else 400)
 
     @get("/reset", name="reset")
@@ -162,12 +157,12 @@ class AccountController(Controller):
     ) -> Template:
         """The same answer, after the same work, whether the address has an account or not: the lookup and the
         email happen after the answer has gone (a background task)."""
-        email = valid_email(_field(data, "email"))
+        email = valid_email(form_text(data, "email"))
         if email is None:
             errors = {"email": i18n.gettext("Enter a valid email address.")}
             return Template(
                 "accounts/reset_request.html",
-                context={"sent": False, "errors": errors, "form": {"email": _field(data, "email", 254)}},
+                context={"sent": False, "errors": errors, "form": {"email": form_text(data, "email", 254)}},
                 status_code=422,
             )
         limits = _limits(request)
@@ -189,9 +184,9 @@ class AccountController(Controller):
     async def reset_confirm(
         self, request: Request, data: Form, accounts: NamedDependency[AccountService]
     ) -> Template | Redirect:
-        token = _field(data, "token", 100)
+        token = form_text(data, "token", 100)
         try:
-            reset = await accounts.reset_password(token, _field(data, "password", 1000))
+            reset = await accounts.reset_password(token, form_text(data, "password", 1000))
         except FormErrors as error:
             return Template(
                 "accounts/reset_confirm.html", context={"token": token, "errors": error.errors}, status_code=422

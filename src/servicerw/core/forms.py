@@ -20,6 +20,12 @@ class FormErrors(Exception):
         self.status = status
 
 
+def form_text(form: dict, name: str, limit: int = 300) -> str:
+    """A urlencoded form's text field, cut to `limit` characters ("" when missing or not text)."""
+    value = form.get(name, "")
+    return value[:limit] if isinstance(value, str) else ""
+
+
 def has_control_characters(*values: str) -> bool:
     """NUL and other control characters (tab and newlines aside) have no place in form or query text, and
     PostgreSQL text cannot hold NUL at all (asyncpg would raise): refuse them at the edge with a 400."""

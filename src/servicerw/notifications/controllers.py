@@ -19,7 +19,7 @@ from litestar.response import Redirect, Response, Template
 
 from servicerw.core import i18n
 from servicerw.core.auth import CurrentUser
-from servicerw.core.forms import FormErrors
+from servicerw.core.forms import FormErrors, form_text
 from servicerw.notifications.services import record_delivery_report
 from servicerw.notifications.sms import SmsAlerts, webhook_secret
 from servicerw.settings import Settings
@@ -34,11 +34,6 @@ WEBHOOK_MAX_BODY = 16 * 1024
 # Delivery report statuses: final ones only (Africa's Talking also reports Sent, Submitted, Buffered).
 DELIVERED = {"delivered", "success"}
 FAILED = {"failed", "undelivered", "rejected", "expired", "absentsubscriber", "insufficientcredit"}
-
-
-def _field(data: dict, name: str) -> str:
-    value = data.get(name, "")
-    return value if isinstance(value, str) else ""
 
 
 class SmsSettingsController(Controller):
@@ -63,7 +58,7 @@ class SmsSettingsController(Controller):
     async def phone(
         self, data: Form, user: NamedDependency[CurrentUser], sms_alerts: NamedDependency[SmsAlerts]
     ) -> Template | Redirect:
-        raw = _field(data, "phone")[:40]
+        raw = form_text(data, "phone", 40)
         try:
             await sms_alerts.send_code(user.id, raw, i18n.current_language())
         except FormErrors as error:
@@ -75,7 +70,7 @@ class SmsSettingsController(Controller):
         self, data: Form, user: NamedDependency[CurrentUser], sms_alerts: NamedDependency[SmsAlerts]
     ) -> Template | Redirect:
         try:
-            await sms_alerts.confirm(user.id, _field(data, "code")[:20])
+            await sms_alerts.confirm(user.id, form_text(data, "code", 20))
         except FormErrors as error:
             return await self._page(sms_alerts, user, errors=error.errors, status=error.status)
         return Redirect(path="/dashboard/sms?done=verified", status_code=303)
@@ -84,7 +79,7 @@ class SmsSettingsController(Controller):
     async def alerts(
         self, data: Form, user: NamedDependency[CurrentUser], sms_alerts: NamedDependency[SmsAlerts]
     ) -> Template | Redirect:
-        on = _field(data, "alerts") == "on"
+        on = form_text(data, "alerts") == "on"
         try:
             await sms_alerts.set_alerts(user.id, on)
         except FormErrors as error:

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 
 from servicerw.core import i18n
 from servicerw.core.auth import INT4_MAX, CurrentUser, admin_only
-from servicerw.core.forms import OWN_TEXT_CHECKS, FormErrors
+from servicerw.core.forms import OWN_TEXT_CHECKS, FormErrors, form_text
 from servicerw.core.sessions import client_address
 from servicerw.core.throttle import Throttle
 from servicerw.core.web import wants_fragment
@@ -38,11 +38,6 @@ Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED
 NO_STORE = {"cache-control": "private, no-store", "vary": "HX-Request"}
 PER_ADDRESS = (5, 3600)  # reports created per client address per hour
 HONEYPOT = "website"  # hidden from people; bots fill it in
-
-
-def _field(data: dict, name: str, limit: int) -> str:
-    value = data.get(name, "")
-    return value[:limit] if isinstance(value, str) else ""
 
 
 def _valid_id(value: int) -> int:
@@ -95,9 +90,9 @@ class ReportController(Controller):
         maybe_user: CurrentUser | None,
         settings: Settings,
     ) -> Template | Redirect:
-        form = {"reason": _field(data, "reason", 20), "details": _field(data, "details", DETAILS_MAX + 1000)}
+        form = {"reason": form_text(data, "reason", 20), "details": form_text(data, "details", DETAILS_MAX + 1000)}
         sent = Redirect(path=f"/b/{target.slug}/report/sent", status_code=303)
-        if _field(data, HONEYPOT, 200).strip():  # a bot: answer as if sent, store nothing
+        if form_text(data, HONEYPOT, 200).strip():  # a bot: answer as if sent, store nothing
             return self._sent(request, target) if wants_fragment(request) else sent
         try:
             valid = validate(form["reason"], form["details"])
@@ -228,11 +223,11 @@ class ReportAdminController(Controller):
         reports: NamedDependency[ReportService],
     ) -> Template | Redirect:
         _valid_id(report_id)
-        action = _field(data, "action", 10)
+        action = form_text(data, "action", 10)
         if action not in ACTIONS:
             raise ValidationException("action must be hide, suspend or dismiss")
-        note = _field(data, "note", NOTE_MAX + 100)
-        same_target = _field(data, "same_target", 5) == "1"
+        note = form_text(data, "note", NOTE_MAX + 100)
+        same_target = form_text(data, "same_target", 5) == "1"
         try:
             done = await reports.resolve(report_id, action, user.id, note, same_target)
         except LookupError as error:
