@@ -48,8 +48,8 @@ _LOOKALIKES = str.maketrans(
 
 
 def normalise_phone(raw: str) -> str | None:
-    """+2507XXXXXXXX from the ways people write a Rwandan mobile number (078…, 78…, 250…, +250…, 00250…),
-    None for anything else."""
+    """The number as +2507 and 8 digits (e.g. +250788123456) from the ways people write a Rwandan mobile
+    number (078…, 78…, 250…, +250…, 00250…), None for anything else."""
     digits = _SEPARATORS.sub("", raw or "")
     if digits.startswith("+"):
         digits = digits[1:]
