@@ -15,10 +15,37 @@ import sys
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page
 
-from e2e.helpers import ADMIN_URL, DATABASE_URL, E2E_DB, PHONE, run
+from e2e.helpers import ADMIN_URL, DATABASE_URL, E2E_DB, PHONE, run, scripts_ready
 from tests.helpers import free_port
 from tests.services import drop_abandoned_databases, drop_database, recreate_database, start_server, stop_server
+
+
+def _install_navigation_waits() -> None:
+    """Every `goto`/`reload`/`go_back` of the run returns once the page's scripts run (e2e.helpers.scripts_ready),
+    and every context remembers whether it has JavaScript (Playwright does not say)."""
+    new_context = Browser.new_context
+
+    def new_context_remembering_javascript(self, *args, **kwargs):
+        context = new_context(self, *args, **kwargs)
+        context.javascript_enabled = kwargs.get("java_script_enabled", True) is not False
+        return context
+
+    Browser.new_context = new_context_remembering_javascript
+    for name in ("goto", "reload", "go_back"):
+        navigate = getattr(Page, name)
+
+        def navigate_and_wait(self, *args, _navigate=navigate, **kwargs):
+            response = _navigate(self, *args, **kwargs)
+            if response is not None and "text/html" in response.headers.get("content-type", ""):
+                scripts_ready(self)
+            return response
+
+        setattr(Page, name, navigate_and_wait)
+
+
+_install_navigation_waits()
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 

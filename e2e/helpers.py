@@ -21,6 +21,22 @@ STRONG = "inkoko zirarira kare"  # a password the accounts accept
 _HTMX_BUSY = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"
 
 
+# boot.js runs the page's scripts (htmx first) at the first idle moment after the load event, so a test that
+# goes on as soon as a page has loaded would act before htmx: after a navigation the harness waits for
+# <html data-scripts="ready"> ("loading" while they load), as a person waits for a page to finish; pages
+# without such scripts, and contexts with JavaScript off, at once.
+_SCRIPTS_READY = (
+    "() => document.documentElement.dataset.scripts === 'ready'"
+    " || (!document.documentElement.dataset.scripts && !document.querySelector('script[data-later]'))"
+)
+
+
+def scripts_ready(page: Page, timeout: float = 15000) -> None:
+    """Wait until boot.js has run the page's scripts (instant with JavaScript off)."""
+    if getattr(page.context, "javascript_enabled", True):
+        page.wait_for_function(_SCRIPTS_READY, timeout=timeout)
+
+
 def run(coro):
     """Run a coroutine in its own thread (Playwright's sync API already runs an event loop here); returns
     its result."""

@@ -4,6 +4,8 @@ worker itself in Chromium)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import re
@@ -70,17 +72,27 @@ async def test_the_pages_link_the_manifest_icons_and_the_worker_registration(cli
     touch = Image.open(io.BytesIO((await client.get(_href(home, "apple-touch-icon"))).content))
     assert touch.size == (180, 180)
     assert (await client.get("/favicon.ico")).status_code == 200
-    register = re.search(r'<script src="(/static/js/sw-register\.[0-9a-f]{10}\.js)" defer>', home).group(1)
+    # boot.js runs it after the first paint (base.html)
+    register = re.search(r'data-later="(/static/js/sw-register\.[0-9a-f]{10}\.js)">', home).group(1)
     source = (await client.get(register)).text
     assert "'serviceWorker' in navigator" in source.replace('"', "'") and 'register("/sw.js")' in source
 
 
 async def test_the_content_security_policy_allows_the_worker_and_the_manifest_and_nothing_more(client, db):
+    """Scripts: our own files, and the one inline script of every page (boot.js, which runs the others once
+    the page is painted) by the hash of its exact text: any other inline script would be blocked."""
     for path in ("/", "/sw.js", "/offline"):
-        csp = (await client.get(path, headers=HTML)).headers["content-security-policy"]
+        response = await client.get(path, headers=HTML)
+        csp = response.headers["content-security-policy"]
         directives = dict(part.strip().split(" ", 1) for part in csp.split(";"))
         assert directives["worker-src"] == "'self'" and directives["manifest-src"] == "'self'"
-        assert directives["script-src"] == "'self'" and "*" not in csp
+        own, inline = directives["script-src"].split(" ")
+        assert own == "'self'" and "*" not in csp and "unsafe" not in csp
+        if path != "/sw.js":
+            scripts = re.findall(r"<script>(.*?)</script>", response.text, re.S)
+            assert len(scripts) == 1 and "data-later" in scripts[0]
+            digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
+            assert inline == f"'sha256-{digest}'"
 
 
 @pytest.mark.parametrize(

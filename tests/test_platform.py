@@ -39,7 +39,7 @@ async def test_security_headers_are_on_every_response_including_errors(client, d
 async def test_static_files_have_hashed_names_long_cache_and_precompression(client, db):
     page = (await client.get("/", headers={"accept": "text/html"})).text
     css = re.search(r'href="(/static/css/app\.[0-9a-f]{10}\.css)"', page).group(1)
-    js = re.search(r'src="(/static/js/htmx-2\.0\.11\.min\.[0-9a-f]{10}\.js)"', page).group(1)
+    js = re.search(r'data-later="(/static/js/htmx-2\.0\.11\.min\.[0-9a-f]{10}\.js)"', page).group(1)
     response = await client.get(js, headers={"accept-encoding": "gzip"})
     assert response.status_code == 200
     assert response.headers["cache-control"] == "public, max-age=31536000, immutable"

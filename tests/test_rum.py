@@ -205,7 +205,7 @@ async def test_public_pages_carry_the_same_beacon_tag_for_every_visitor(client, 
         for _visit in range(2):  # the second is a page-cache hit on the public pages: the same tag
             response = await client.get(path, headers=HTML)
             assert response.status_code == 200, path
-            tag = f'defer data-rate="0.1" data-page="{page_type}"></script>'
+            tag = f'data-rate="0.1" data-page="{page_type}"></script>'
             assert response.text.count(tag) == 1, path
             assert "/static/js/rum." in response.text
     assert (await sign_up(client, "owner@example.rw")).status_code == 303

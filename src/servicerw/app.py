@@ -25,6 +25,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine  # noqa: E402
 from litestar.plugins.structlog import StructlogConfig, StructlogPlugin  # noqa: E402
 from litestar.stores.registry import StoreRegistry  # noqa: E402
 from litestar.template.config import TemplateConfig  # noqa: E402
+from markupsafe import Markup  # noqa: E402
 
 from servicerw.analytics import rum  # noqa: E402
 from servicerw.api.gate import Gate, RateLimiter, api_gate, make_api_headers  # noqa: E402
@@ -41,7 +42,7 @@ from servicerw.core.observe import observe_requests  # noqa: E402
 from servicerw.core.pagecache import PageCache  # noqa: E402
 from servicerw.core.security import input_guard, make_before_send, timing_middleware  # noqa: E402
 from servicerw.core.sessions import session_config  # noqa: E402
-from servicerw.core.static import StaticFiles, serve_root_file, serve_service_worker, serve_static  # noqa: E402
+from servicerw.core.static import BOOT_SCRIPT, StaticFiles, serve_root_file, serve_service_worker, serve_static  # noqa: E402
 from servicerw.core.storage import LocalStorage  # noqa: E402
 from servicerw.core.web import (  # noqa: E402
     answer_head_as_get,
@@ -66,6 +67,7 @@ def _configure_jinja(engine: JinjaTemplateEngine, static_files: StaticFiles, set
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(
         static_url=static_files.url,
+        boot_script=Markup(BOOT_SCRIPT),  # noqa: S704 - our own static/js/boot.js, allowed by its CSP hash
         current_language=i18n.current_language,
         languages=i18n.LANGUAGES,
         language_names=i18n.LANGUAGE_NAMES,

@@ -16,6 +16,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException, Va
 from litestar.types import Message, Scope
 
 from servicerw.core.forms import INT4_MAX, has_control_characters
+from servicerw.core.static import BOOT_SCRIPT_SOURCE
 from servicerw.settings import Settings
 
 TIMING_KEY = "servicerw_t0"
@@ -24,7 +25,7 @@ TIMING_KEY = "servicerw_t0"
 def _security_headers(img_sources: str, production: bool) -> list[tuple[str, str]]:
     csp = (
         f"default-src 'self'; img-src 'self' data: {img_sources}".rstrip()
-        + "; style-src 'self'; script-src 'self'; connect-src 'self'; "
+        + f"; style-src 'self'; script-src 'self' {BOOT_SCRIPT_SOURCE}; connect-src 'self'; "
         "worker-src 'self'; manifest-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
         "object-src 'none'"
     )
