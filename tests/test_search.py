@@ -223,6 +223,20 @@ async def test_unknown_filter_values_give_zero_results_with_ways_out(client, cat
     assert "Include businesses not yet verified" in page or "Search all categories" in page
 
 
+async def test_the_ways_out_of_zero_results_say_how_many_each_finds(client, catalog_data):
+    """A search that finds nothing offers to drop one filter at a time, each with the number of businesses it
+    finds (all counted at once): following the offer shows exactly that many; an offer that would still find
+    nothing is not made."""
+    params = {"q": "keza", "category": "plumbers", "verified": "1", "near": "-1.95000,30.06000", "radius_km": "50"}
+    page = await search(client, **params)
+    assert count(page) == 0
+    offers = re.findall(r'<a href="(/search\?[^"]+)">([^<]+)</a> \((\d+) business(?:es)?\)', page)
+    assert [label for _href, label, _n in offers] == ["Search all categories"]
+    for href, _label, shown in offers:
+        followed = (await client.get(html.unescape(href), headers=HTML)).text
+        assert count(followed) == int(shown) >= 1 and all("keza" in name.lower() for name in names(followed))
+
+
 async def test_htmx_requests_get_only_the_results_fragment(client, catalog_data):
     response = await client.get("/search", params={"q": "salon"}, headers={**HTML, "HX-Request": "true"})
     assert response.status_code == 200

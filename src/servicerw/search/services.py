@@ -290,16 +290,7 @@ class SearchService:
             return [f"s.name_key % {needle}"], f"similarity(s.name_key, {needle})", None
         if not words:
             return [], "0", None
-        # Synonyms: a run of words people type for a category ("mekanik", "gusana telefoni") or a province's
-        # name in Kinyarwanda or French also searches the category's or province's name in the vectors,
-        # inside this one text query: the word index, the ranking and the capped counting stay as they are.
-        tsq = arg(tsquery_text([plain(w) for w in words], self.catalog.synonyms))
-        # Both configurations, once when they agree ("salon:*" twice would make the word index read every
-        # match twice; ts_rank counts a repeated word once, so the ranks are the same).
-        query = (
-            f"(SELECT CASE WHEN a = b THEN a ELSE a || b END "
-            f"FROM (SELECT to_tsquery('simple', {tsq}) AS a, to_tsquery('english', {tsq}) AS b) q)"
-        )
+        query = self._text_query(words, arg)
         phrase = arg(_like_escape(plain(" ".join(words))))
         # Ranked on the small title vector (name, category, place): reading the large vector of every
         # match would cost far more; a description-only match still counts, just lower. An exact or
@@ -309,6 +300,19 @@ class SearchService:
             f"+ CASE WHEN s.name_key = {phrase} THEN 10 WHEN s.name_key LIKE {phrase} || '%' THEN 2 ELSE 0 END"
         )
         return [f"s.search_vector @@ {query}"], rank, f"s.name_key LIKE {phrase} || '%'"
+
+    def _text_query(self, words: list[str], arg) -> str:
+        """The tsquery of the searched words, for `s.search_vector @@ …`."""
+        # Synonyms: a run of words people type for a category ("mekanik", "gusana telefoni") or a province's
+        # name in Kinyarwanda or French also searches the category's or province's name in the vectors,
+        # inside this one text query: the word index, the ranking and the capped counting stay as they are.
+        tsq = arg(tsquery_text([plain(w) for w in words], self.catalog.synonyms))
+        # Both configurations, once when they agree ("salon:*" twice would make the word index read every
+        # match twice; ts_rank counts a repeated word once, so the ranks are the same).
+        return (
+            f"(SELECT CASE WHEN a = b THEN a ELSE a || b END "
+            f"FROM (SELECT to_tsquery('simple', {tsq}) AS a, to_tsquery('english', {tsq}) AS b) q)"
+        )
 
     async def _run(self, params: SearchParams, words: list[str], lang: str, *, by_name_similarity: bool = False):
         """One page of results with its total and facets.
@@ -338,13 +342,7 @@ class SearchService:
             " + CASE WHEN s.is_verified THEN 0.05 ELSE 0 END + CASE WHEN s.is_featured THEN 0.03 ELSE 0 END"
             " + s.rating * least(s.review_count, 20) / 2000.0"
         )
-        distance = "NULL::float8"
-        if params.near:
-            lat, lng = arg(params.near[0]), arg(params.near[1])
-            distance = (
-                f"2 * {EARTH_KM} * asin(sqrt(power(sin(radians(s.latitude - {lat}) / 2), 2) + "
-                f"cos(radians({lat})) * cos(radians(s.latitude)) * power(sin(radians(s.longitude - {lng}) / 2), 2)))"
-            )
+        distance = _distance(params.near, arg) if params.near else "NULL::float8"
         order = {
             "relevance": "rank DESC, business_id",
             "rating": "rating DESC, review_count DESC, business_id",
@@ -481,6 +479,38 @@ class SearchService:
         )
         return [r["input"] if r["known"] or not r["best"] else r["best"] for r in rows]
 
+    async def _relaxed_totals(self, relaxed: dict[str, SearchParams], words: list[str]) -> dict[str, int]:
+        """How many businesses (up to the cap, as `_run` counts them) each relaxed search finds, all counted in
+        one statement: a search with no results offers up to six relaxations, and a whole search each (page,
+        facets, one round trip apiece) made those pages the slowest searches."""
+        args: list = []
+
+        def arg(value) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        matched = [f"s.search_vector @@ {self._text_query(words, arg)}"] if words else []  # the same for all
+        counts = []
+        for name, search in relaxed.items():
+            used = len(args)
+            conditions = self._filters(search, args)
+            if conditions is None:  # a filter names nothing that exists: no match, and no parameter left over
+                del args[used:]
+                counts.append(f"0 AS {name}")
+                continue
+            conditions += matched
+            if search.near:
+                conditions.append(f"({_distance(search.near, arg)}) <= {arg(search.radius_km)}")
+            counts.append(
+                f"(SELECT count(*) FROM (SELECT 1 FROM business_search s WHERE {' AND '.join(conditions)} "
+                f"LIMIT {self.count_cap + 1}) x) AS {name}"
+            )
+        # As in `_run`: through the word index, never a sequential scan of the large vectors.
+        row = await db.fetchrow(
+            "SELECT " + ", ".join(counts), *args, settings={"enable_seqscan": "off"} if words else None
+        )
+        return {name: min(row[name], self.count_cap) for name in relaxed}
+
     async def _zero_result_suggestions(self, params: SearchParams, words: list[str], lang: str) -> list[dict]:
         """Never an empty page: relaxing one filter, the wider place, related categories."""
         suggestions: list[dict] = []
@@ -492,14 +522,14 @@ class SearchService:
             "sector": {"sector": ""},
             "category": {"category": ""},
         }
-        for name, change in relax.items():
-            if name in params.active_filters():
-                relaxed = replace(params, **change, page=1)
-                total = (await self._run(relaxed, words, lang))["total"]
-                if total:
-                    suggestions.append(
-                        {"kind": "relax", "filter": name, "count": total, "query": relaxed.query_string()}
-                    )
+        active = params.active_filters()
+        relaxed = {name: replace(params, **change, page=1) for name, change in relax.items() if name in active}
+        totals = await self._relaxed_totals(relaxed, words) if relaxed else {}
+        for name, search in relaxed.items():
+            if totals[name]:
+                suggestions.append(
+                    {"kind": "relax", "filter": name, "count": totals[name], "query": search.query_string()}
+                )
         if params.sector and (sector := self.catalog.place_slugs.get(params.sector)):
             district = self.catalog.places.get(sector.district_id)
             if district:
@@ -522,6 +552,15 @@ class SearchService:
                         }
                     )
         return suggestions
+
+
+def _distance(near: tuple[float, float], arg) -> str:
+    """Kilometres from `near` to the business `s` (haversine)."""
+    lat, lng = arg(near[0]), arg(near[1])
+    return (
+        f"2 * {EARTH_KM} * asin(sqrt(power(sin(radians(s.latitude - {lat}) / 2), 2) + "
+        f"cos(radians({lat})) * cos(radians(s.latitude)) * power(sin(radians(s.longitude - {lng}) / 2), 2)))"
+    )
 
 
 def _box(near: tuple[float, float], radius_km: float, arg) -> str:
