@@ -20,7 +20,10 @@ a request not answered by then counts as timed out). Prints requests/s, counts p
 (ms, answered requests of any status), failed requests (connection errors, by kind) and timeouts, the
 server's RSS (peak and last, sum and per process, from /proc for the server's process tree: --server-pid, or
 the processes running `servicerw serve`/granian), its CPU, the peak connections to the database (and to
-the whole PostgreSQL server) from pg_stat_activity, and the client's own CPU (it shares the machine).
+the whole PostgreSQL server) from pg_stat_activity, and the client's own CPU (it shares the machine); and the
+statuses and latencies of the requests sent after the first --think seconds (paced: once every user has
+arrived). --warm first asks for every path of the mix once (a site that has been up a while: its page cache
+holds them); without it the first pass over the mix is all cache misses.
 
 --start starts `servicerw serve --workers 2` on a free port with DATABASE_URL and a redis-server of its own
 (WEB_BACKGROUND=false unless set: no background writers on a shared benchmark database), and stops both
@@ -112,6 +115,8 @@ async def page_mix(dsn: str, weights: dict[str, int], size: int = 2000, seed: in
 @dataclass
 class Result:
     latencies: list[float] = field(default_factory=list)  # ms, every answered request
+    settled: list[float] = field(default_factory=list)  # ms, those sent after the first --think seconds
+    settled_statuses: Counter = field(default_factory=Counter)
     statuses: Counter = field(default_factory=Counter)
     errors: Counter = field(default_factory=Counter)  # no answer: connection refused/reset, protocol error...
     timeouts: int = 0
@@ -120,6 +125,8 @@ class Result:
 
     def add(self, other: Result) -> None:
         self.latencies += other.latencies
+        self.settled += other.settled
+        self.settled_statuses += other.settled_statuses
         self.statuses += other.statuses
         self.errors += other.errors
         self.timeouts += other.timeouts
@@ -220,6 +227,9 @@ async def drive(options: dict, paths: list[str], seed: int) -> Result:
         answered = time.monotonic()
         result.latencies.append((answered - sent) * 1000)
         result.statuses[status] += 1
+        if sent - started > think:  # the users have all arrived (paced) / past the first seconds (flood)
+            result.settled.append((answered - sent) * 1000)
+            result.settled_statuses[status] += 1
         if answered <= ends:
             result.answered_in_window += 1
 
@@ -442,6 +452,13 @@ def report(args, total: Result, sample: ServerSample, wall: float, client_cpu: f
             f"latency p50 {pct(values, 50):,.1f} ms  p95 {pct(values, 95):,.1f} ms  "
             f"p99 {pct(values, 99):,.1f} ms  max {max(values):,.1f} ms"
         )
+    if total.settled:
+        statuses = ", ".join(f"{code} x {n:,}" for code, n in sorted(total.settled_statuses.items()))
+        values = total.settled
+        print(
+            f"after the first {args.think:g} s: {statuses}; latency p50 {pct(values, 50):,.1f} ms  "
+            f"p95 {pct(values, 95):,.1f} ms  p99 {pct(values, 99):,.1f} ms  max {max(values):,.1f} ms"
+        )
     if sample.peak_rss:
         per = ", ".join(
             f"{pid}: peak {sample.peak_rss[pid]:,.0f} / last {sample.last_rss.get(pid, 0):,.0f}"
@@ -481,6 +498,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--pages", default=",".join(PAGE_WEIGHTS), help="page kinds of the mix, comma-separated")
     parser.add_argument("--path", action="append", default=[], help="ask for these paths only (repeatable)")
+    parser.add_argument(
+        "--warm", action="store_true", help="ask for every path of the mix once before (a running site's caches)"
+    )
     args = parser.parse_args()
     dsn = os.environ.get("DATABASE_URL")
     if not dsn:
@@ -517,11 +537,28 @@ def main() -> None:
                 + ", ".join(f"{kind} {weight * 100 / sum(weights.values()):g} %" for kind, weight in weights.items())
             )
         )
+        if args.warm:
+            print(f"warming: {asyncio.run(warm(args.url, paths)):,} distinct paths asked for once", flush=True)
         sys.stdout.flush()
         total, sample, wall, client_cpu = asyncio.run(run(args, paths, processes, server_pid, dsn))
         report(args, total, sample, wall, client_cpu, processes)
     finally:
         stop_processes(server, valkey)
+
+
+async def warm(url: str, paths: list[str], concurrency: int = 4) -> int:
+    """Every distinct path once, as the measured run asks for it (a site that has been up a while has them
+    in its page cache; without this the first pass over the mix is all cache misses)."""
+    todo = list(dict.fromkeys(paths))
+    count = len(todo)
+    async with httpx.AsyncClient(base_url=url, headers=HEADERS, timeout=60) as client:
+
+        async def worker() -> None:
+            while todo:
+                await client.get(todo.pop())
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return count
 
 
 async def run(args, paths: list[str], processes: int, server_pid: int | None, dsn: str):

@@ -47,16 +47,21 @@ async def test_paced_users_on_the_page_mix_print_every_figure(db, live_server, m
     server, url = live_server
     for i in range(3):
         await make_business(db, slug=f"load-shop-{i}", business_name=f"Load Shop {i}")
-    out = load(migrated_db, "--url", url, "--server-pid", str(server.pid), "--users", "20", "--think", "0.2")
+    out = load(migrated_db, "--url", url, "--server-pid", str(server.pid), "--users", "20", "--think", "0.2", "--warm")
 
     assert "paced: 20 users, think 0.2 s" in out and "profile 45 %" in out
+    assert figure(r"warming: ([\d,]+) distinct paths asked for once", out) >= 5  # home, 3 profiles, a search…
     answered = figure(r"answered ([\d,]+)", out)
     assert answered > 0
     assert figure(r"requests ([\d,]+):", out) == answered + figure(r"failed ([\d,]+)", out) + figure(
         r"timed out ([\d,]+)", out
     )
-    statuses = {int(code): int(n.replace(",", "")) for code, n in re.findall(r"(\d{3}) x ([\d,]+)", out)}
+    listed = re.search(r"^statuses (.+)$", out, re.MULTILINE).group(1)
+    statuses = {int(code): int(n.replace(",", "")) for code, n in re.findall(r"(\d{3}) x ([\d,]+)", listed)}
     assert sum(statuses.values()) == answered and statuses.get(200)
+    # once every user has arrived: the same figures for the requests sent after the first think time
+    settled = re.search(r"^after the first 0.2 s: 200 x ([\d,]+)[;,].* latency p50 [\d.,]+ ms  p95 [\d.,]+ ms", out, re.M)
+    assert settled and 0 < int(settled.group(1).replace(",", "")) < answered
     assert re.search(r"requests/s [\d.,]+", out)
     assert re.search(r"latency p50 [\d.,]+ ms  p95 [\d.,]+ ms  p99 [\d.,]+ ms  max [\d.,]+ ms", out)
     # the server's tree: the Granian main process and its worker, each with its RSS
