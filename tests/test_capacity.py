@@ -35,7 +35,7 @@ pytestmark = pytest.mark.usefixtures("fresh_limits")
 
 
 # Seconds a SIGTERMed server may take to exit. Measured under two busy loops on the two cores: 0.7-3 s. A stuck
-# worker is killed SHUTDOWN_TIMEOUT + 10 s after the signal (`servicerw serve`: Granian's workers_kill_timeout), so
+# worker is killed SHUTDOWN_TIMEOUT + 5 s after the signal (`servicerw serve`: Granian's workers_kill_timeout), so
 # the servers of these tests run with SHUTDOWN_TIMEOUT <= 15; a test that must see a graceful exit also checks the
 # log for the app's `shutdown` line and for no killed worker (`_stopped_gracefully`).
 EXIT_WITHIN = 30
