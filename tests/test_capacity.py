@@ -455,13 +455,41 @@ async def test_a_request_whose_client_has_gone_still_finishes_before_the_pool_cl
     assert await db.fetchval("SELECT count(*) FROM search_queries WHERE query = 'amazi'") == 1
 
 
-def _spawn_logged(port: int, log: Path) -> subprocess.Popen:
-    """`servicerw serve` (1 worker, SHUTDOWN_TIMEOUT=15) with its output in `log`."""
+async def test_a_request_stuck_past_the_shutdown_timeout_does_not_keep_the_server_up(db, migrated_db, tmp_path):
+    """A search waits for a lock that outlives the server (its client has given up); then SIGTERM with
+    SHUTDOWN_TIMEOUT=2. The drain gives up on it after 2 s, the connection it holds is cut rather than waited
+    for (asyncpg's pool close would wait for ever), and the server exits 0 on its own, no worker killed."""
+    await make_business(db, business_name="Amazi Plumbing", slug="amazi-plumbing")
+    dsn = os.environ["DATABASE_URL"]
+    port = free_port()
+    log = tmp_path / "server.log"
+    server = _spawn_logged(port, log, shutdown_timeout="2")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_for(lambda: port_open("127.0.0.1", port), timeout=120, message="the server listening")
+        async with httpx.AsyncClient(base_url=url, headers=HTML, timeout=30) as client:
+            await wait_for(lambda: _ready(client), timeout=60, message="the server ready")
+            async with TableLock(dsn):  # held until the server has exited
+                with pytest.raises(httpx.TimeoutException):
+                    await client.get("/search", params={"q": "amazi"}, timeout=2)  # the client gives up
+                await wait_for(lambda: waiting_for_lock(dsn, 1), message="the search still waiting inside")
+                server.send_signal(signal.SIGTERM)
+                assert await asyncio.to_thread(server.wait, EXIT_WITHIN) == 0
+    finally:
+        if server.poll() is None:
+            _kill(server)
+    text = log.read_text()
+    assert "shutdown_requests_cut" in text and "shutdown_connections_cut" in text, _tail(log)
+    assert _stopped_gracefully(log), _tail(log)
+
+
+def _spawn_logged(port: int, log: Path, shutdown_timeout: str = "15") -> subprocess.Popen:
+    """`servicerw serve` (1 worker) with its output in `log`."""
     servicerw = str(Path(sys.executable).with_name("servicerw"))
     with log.open("wb") as out:
         return subprocess.Popen(
             [servicerw, "serve", "--port", str(port), "--workers", "1"],
-            env=env(SHUTDOWN_TIMEOUT="15"),
+            env=env(SHUTDOWN_TIMEOUT=shutdown_timeout),
             stdout=out,
             stderr=out,
         )

@@ -179,9 +179,10 @@ def page_cache(settings: Settings, services: Services) -> PageCache:
     )
 
 
-# Seconds the shutdown waits for pooled connections still held once the drain is over (by work the drain does
-# not count) before cutting them: asyncpg's own close would wait for ever.
-POOL_CLOSE_WITHIN = 5.0
+# Seconds the shutdown waits for the pooled connections still held once the drain is over (a request still running
+# at its deadline, work it does not count) before cutting them: asyncpg's own close would wait for ever. Below
+# KILL_AFTER_SHUTDOWN (cli.py), so that the cut, not Granian's kill, ends such a shutdown.
+POOL_CLOSE_WITHIN = 3.0
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Litestar:
