@@ -34,11 +34,11 @@ LOCKED = "LOCK TABLE business_search IN ACCESS EXCLUSIVE MODE"
 pytestmark = pytest.mark.usefixtures("fresh_limits")
 
 
-# Seconds a SIGTERMed server may take to exit. Measured under two busy loops on the two cores: 0.7-3.6 s, except
-# when Granian's worker hangs after the app's shutdown is done (1 run in ~20; it used to stay up until SIGKILL):
-# it is killed SHUTDOWN_TIMEOUT + 5 s after the signal (`servicerw serve`: Granian's workers_kill_timeout), so the
-# servers of these tests run with SHUTDOWN_TIMEOUT <= 15; the tests also check the log for the app's `shutdown`
-# line (`_shut_down_by_the_app`): the drain and the closing were done, whatever Granian does afterwards.
+# Seconds a SIGTERMed server may take to exit. Measured under two busy loops on the two cores: 0.7-3.6 s. A stuck
+# worker is killed SHUTDOWN_TIMEOUT + 5 s after the signal (`servicerw serve`: Granian's workers_kill_timeout), so the
+# servers of these tests run with SHUTDOWN_TIMEOUT <= 15; the tests check the log for the app's `shutdown` line
+# (`_shut_down_by_the_app`), not for the absence of Granian's "Killing worker": under load Granian sometimes reports
+# that for a worker already exiting (README "Stopping and rolling restarts").
 EXIT_WITHIN = 30
 
 
@@ -254,8 +254,8 @@ def _tail(log: Path, lines: int = 15) -> str:
 
 
 def _shut_down_by_the_app(log: Path) -> bool:
-    """The server's log shows the app's shutdown done (drain, pool and stores closed). Granian may still kill
-    the worker after that (its own hang past SHUTDOWN_TIMEOUT + 5 s, README): nothing is lost then."""
+    """The server's log shows the app's shutdown done (drain, pool and stores closed), whatever Granian logs
+    afterwards (a "Killing worker" for a worker already exiting, README)."""
     return '"event":"shutdown"' in log.read_text(errors="replace")
 
 
