@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -180,6 +181,12 @@ def page_cache(settings: Settings, services: Services) -> PageCache:
     )
 
 
+# Seconds the shutdown waits for the pooled connections still held once the drain is over (a request still running
+# at its deadline, work it does not count) before cutting them: asyncpg's own close would wait for ever. Below
+# KILL_AFTER_SHUTDOWN (cli.py), so that the cut, not Granian's kill, ends such a shutdown.
+POOL_CLOSE_WITHIN = 3.0
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Litestar:
     settings = settings or get_settings()
     check_production(settings)  # ConfigurationError: no PUBLIC_URL, ALLOWED_HOSTS=*, or only the log provider
@@ -208,19 +215,25 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         try:
             yield
         finally:
-            # SIGTERM: Granian has stopped accepting; the requests in flight finish before the pool closes.
+            # SIGTERM: Granian has stopped accepting and answered the requests of its open connections (with
+            # `Connection: close`); those whose client has gone may still run: they finish before the pool closes.
+            began = time.monotonic()
             left = await in_flight.drain(server.shutdown_timeout)
             if left:
                 log.warning("shutdown_requests_cut", in_flight=left, waited=server.shutdown_timeout)
+            drained = time.monotonic()
             await pool_sampler.stop()
             await asyncio.gather(*(worker.stop() for worker in workers))
             await services.analytics.stop()
             await services.rum.stop()
             await replicas.close()
-            await db.close_pool()
+            if not await db.close_pool(timeout=POOL_CLOSE_WITHIN):
+                log.warning("shutdown_connections_cut", waited=POOL_CLOSE_WITHIN)
             await services.store.close()
             await services.counter_store.close()
             await services.account_limits.close()
+            # One line per stopping process: where its shutdown spent its time (README "Stopping").
+            log.info("shutdown", drain_s=round(drained - began, 3), close_s=round(time.monotonic() - drained, 3))
 
     root_files = [serve_static, serve_root_file, serve_service_worker]
     handlers: list[Any] = [*route_handlers(), healthz, readyz, metrics, *root_files]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import signal
 import sys
@@ -365,6 +366,11 @@ def _admission() -> dict[str, int]:
     return chosen
 
 
+# Seconds past SHUTDOWN_TIMEOUT a stopping Granian worker gets before its main process kills it (see _run_granian):
+# with the k8s preStop (10 s) and the default 25 s, 40 s in all: terminationGracePeriodSeconds.
+KILL_AFTER_SHUTDOWN = 5
+
+
 def _run_granian(host: str, port: int, workers: int, metrics_dir: Path | None = None) -> None:
     import shutil
 
@@ -380,6 +386,10 @@ def _run_granian(host: str, port: int, workers: int, metrics_dir: Path | None = 
             interface=Interfaces.ASGI,
             factory=True,
             log_access=False,  # the app logs each request itself (core/observe.py), with its id and route
+            # On SIGTERM Granian's main process waits for its workers without a limit: a worker stuck in its
+            # shutdown (a request that never ends, a hang inside Granian) would keep the instance up until the
+            # orchestrator's SIGKILL. Past the app's own deadline plus a margin it is killed; `serve` still exits 0.
+            workers_kill_timeout=math.ceil(_settings().server.shutdown_timeout) + KILL_AFTER_SHUTDOWN,
             **_admission(),
         ).serve()
     finally:

@@ -86,10 +86,22 @@ async def start_pool(settings: DatabaseSettings, role: str = "web") -> None:
         raise RuntimeError(f"Cannot reach the database at DATABASE_URL: {error}") from error
 
 
-async def close_pool() -> None:
+async def close_pool(timeout: float | None = None) -> bool:  # noqa: ASYNC109 - the shutdown's deadline
+    """Close the pool once its connections are released. asyncpg's close waits for every acquired connection
+    without a limit (a task that still holds one would keep a stopping process alive for good): with `timeout`,
+    what is still held after it is cut (the pool terminated) and this returns False."""
     db = engine()
-    if db.pool is not None:
-        await db.close_connection_pool()
+    if db.pool is None:
+        return True
+    try:
+        async with asyncio.timeout(timeout):
+            await db.close_connection_pool()
+    except TimeoutError:
+        if db.pool is not None:
+            db.pool.terminate()
+            db.pool = None
+        return False
+    return True
 
 
 async def ping(limit_seconds: float = 2.0) -> bool:
