@@ -117,16 +117,21 @@ class Result:
     latencies: list[float] = field(default_factory=list)  # ms, every answered request
     settled: list[float] = field(default_factory=list)  # ms, those sent after the first --think seconds
     settled_statuses: Counter = field(default_factory=Counter)
+    connects: list[float] = field(default_factory=list)  # ms to open each new connection (part of the latency)
+    after_connect: list[float] = field(default_factory=list)  # ms from the open connection to the answer
     statuses: Counter = field(default_factory=Counter)
     errors: Counter = field(default_factory=Counter)  # no answer: connection refused/reset, protocol error...
     timeouts: int = 0
     answered_in_window: int = 0  # answers received before --duration was over (for requests/s)
     cpu: float = 0.0  # seconds of CPU used by the client process
+    probe: Result | None = None  # the newcomer every 0.2 s (`probe`)
 
     def add(self, other: Result) -> None:
         self.latencies += other.latencies
         self.settled += other.settled
         self.settled_statuses += other.settled_statuses
+        self.connects += other.connects
+        self.after_connect += other.after_connect
         self.statuses += other.statuses
         self.errors += other.errors
         self.timeouts += other.timeouts
@@ -152,13 +157,17 @@ class Connection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.head = "".join(f"{name}: {value}\r\n" for name, value in HEADERS.items()) + f"host: {host}:{port}\r\n"
+        self.connected_ms: float | None = None  # how long the last new connection took to open
 
     async def get(self, path: str) -> int:
         """The answer's status; its body is read and dropped. Connection errors close it (the next request
         opens a new one) and propagate."""
         try:
+            self.connected_ms = None
             if self.writer is None:
+                opening = time.monotonic()
                 self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+                self.connected_ms = (time.monotonic() - opening) * 1000
             self.writer.write(f"GET {path} HTTP/1.1\r\n{self.head}\r\n".encode())
             status_line = await self.reader.readline()
             if not status_line:
@@ -225,6 +234,9 @@ async def drive(options: dict, paths: list[str], seed: int) -> Result:
             result.errors[type(error).__name__] += 1
             return
         answered = time.monotonic()
+        if connection.connected_ms is not None:
+            result.connects.append(connection.connected_ms)
+        result.after_connect.append((answered - sent) * 1000 - (connection.connected_ms or 0))
         result.latencies.append((answered - sent) * 1000)
         result.statuses[status] += 1
         if sent - started > think:  # the users have all arrived (paced) / past the first seconds (flood)
@@ -452,6 +464,25 @@ def report(args, total: Result, sample: ServerSample, wall: float, client_cpu: f
             f"latency p50 {pct(values, 50):,.1f} ms  p95 {pct(values, 95):,.1f} ms  "
             f"p99 {pct(values, 99):,.1f} ms  max {max(values):,.1f} ms"
         )
+    if total.connects:
+        values = total.connects
+        print(
+            f"new connections {len(values):,}, time to connect p50 {pct(values, 50):,.1f} ms  "
+            f"p95 {pct(values, 95):,.1f} ms  p99 {pct(values, 99):,.1f} ms  max {max(values):,.1f} ms"
+        )
+        values = total.after_connect
+        print(
+            f"latency once connected p50 {pct(values, 50):,.1f} ms  p95 {pct(values, 95):,.1f} ms  "
+            f"p99 {pct(values, 99):,.1f} ms  max {max(values):,.1f} ms"
+        )
+    if total.probe and total.probe.latencies:
+        values, probed = total.probe.latencies, total.probe
+        statuses = ", ".join(f"{code} x {n:,}" for code, n in sorted(probed.statuses.items()))
+        print(
+            f"newcomer every 0.2 s (own process, new connection): {statuses}; failed {sum(probed.errors.values())}, "
+            f"timed out {probed.timeouts}; latency p50 {pct(values, 50):,.1f} ms  p95 {pct(values, 95):,.1f} ms  "
+            f"p99 {pct(values, 99):,.1f} ms  max {max(values):,.1f} ms"
+        )
     if total.settled:
         statuses = ", ".join(f"{code} x {n:,}" for code, n in sorted(total.settled_statuses.items()))
         values = total.settled
@@ -546,6 +577,34 @@ def main() -> None:
         stop_processes(server, valkey)
 
 
+async def probe(url: str, paths: list[str], stop: asyncio.Event, limit: float, every: float = 0.2) -> Result:
+    """One visitor arriving every `every` seconds on a new connection, from this (mostly idle) process: what a
+    newcomer meets while the load runs, without the load's own clients' CPU in the way (they share the cores
+    with the server, and a client process juggling thousands of sockets answers its own sockets late)."""
+    target = urlsplit(url)
+    result = Result()
+    order = itertools.cycle(paths[::7] or paths)
+    while not stop.is_set():
+        connection = Connection(target.hostname or "127.0.0.1", target.port or 80)
+        sent = time.monotonic()
+        try:
+            async with asyncio.timeout(limit):
+                status = await connection.get(next(order))
+        except TimeoutError:
+            result.timeouts += 1
+        except (OSError, EOFError, ValueError, asyncio.IncompleteReadError) as error:
+            result.errors[type(error).__name__] += 1
+        else:
+            result.latencies.append((time.monotonic() - sent) * 1000)
+            result.statuses[status] += 1
+        connection.close()
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+        except TimeoutError:
+            pass
+    return result
+
+
 async def warm(url: str, paths: list[str], concurrency: int = 4) -> int:
     """Every distinct path once, as the measured run asks for it (a site that has been up a while has them
     in its page cache; without this the first pass over the mix is all cache misses)."""
@@ -584,6 +643,7 @@ async def run(args, paths: list[str], processes: int, server_pid: int | None, ds
     stop = asyncio.Event()
     started = time.monotonic()
     sampler = asyncio.create_task(sample_server(server_pid, dsn, stop))
+    prober = asyncio.create_task(probe(args.url, paths, stop, args.timeout))
     total = Result()
     loop = asyncio.get_running_loop()
     try:
@@ -599,6 +659,7 @@ async def run(args, paths: list[str], processes: int, server_pid: int | None, ds
                 child.kill()
         stop.set()
     sample = await sampler
+    total.probe = await prober
     wall = time.monotonic() - started
     own = resource.getrusage(resource.RUSAGE_SELF)
     return total, sample, wall, total.cpu + own.ru_utime + own.ru_stime

@@ -75,11 +75,15 @@ async def test_flood_counts_each_status_and_the_failures(db, live_server, migrat
     await make_business(db, slug="load-shop", business_name="Load Shop")
     paths = ["--path", "/b/load-shop", "--path", "/b/no-such"]
     out = load(migrated_db, "--url", url, "--flood", "--connections", "4", *paths)
-    statuses = {int(code): int(n.replace(",", "")) for code, n in re.findall(r"(\d{3}) x ([\d,]+)", out)}
+    listed = re.search(r"^statuses (.+)$", out, re.MULTILINE).group(1)
+    statuses = {int(code): int(n.replace(",", "")) for code, n in re.findall(r"(\d{3}) x ([\d,]+)", listed)}
     assert set(statuses) == {200, 404}, out
     assert sum(statuses.values()) == figure(r"answered ([\d,]+)", out)
     assert figure(r"not 200/304 ([\d,]+)", out) == statuses[404]
     assert figure(r"failed ([\d,]+)", out) == 0 and figure(r"timed out ([\d,]+)", out) == 0
+    # a newcomer on a new connection every 0.2 s, from the parent process, asks for the same paths
+    newcomer = re.search(r"^newcomer every 0.2 s \(own process, new connection\): (.+); failed 0", out, re.MULTILINE)
+    assert newcomer and set(re.findall(r"(\d{3}) x", newcomer.group(1))) <= {"200", "404"}
 
     # nobody listening on the port: every request fails, and says how
     closed = f"http://127.0.0.1:{free_port()}"
