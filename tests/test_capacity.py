@@ -23,6 +23,7 @@ import asyncpg
 import httpx
 import pytest
 
+from servicerw import cli
 from servicerw.core import db as core_db
 from servicerw.settings import DatabaseSettings
 from tests.factories import make_business
@@ -96,6 +97,17 @@ def test_the_connection_budget_is_split_between_the_web_processes(monkeypatch):
     assert DatabaseSettings().connect_kwargs()["max_size"] == 10
     monkeypatch.setenv("DATABASE_STATEMENT_CACHE", "0")  # behind PgBouncer in transaction mode
     assert DatabaseSettings().connect_kwargs()["statement_cache_size"] == 0
+
+
+def test_granian_admits_every_connection_unless_told_otherwise(monkeypatch):
+    """Idle keep-alive visitors must not hold up new ones (Granian's own default, backlog / workers, left those
+    unread): every connection is handed to the app, whose MAX_IN_FLIGHT sheds real overload."""
+    monkeypatch.delenv("SERVER_BACKPRESSURE", raising=False)
+    monkeypatch.delenv("SERVER_BACKLOG", raising=False)
+    assert cli._admission() == {"backpressure": 16384}
+    monkeypatch.setenv("SERVER_BACKPRESSURE", "512")
+    monkeypatch.setenv("SERVER_BACKLOG", "2048")
+    assert cli._admission() == {"backpressure": 512, "backlog": 2048}
 
 
 async def test_pool_stats_report_the_running_pool(client):

@@ -351,14 +351,19 @@ def _metrics_dir() -> Path | None:
     return None if configured else path
 
 
+# Connections each Granian worker hands to the app at once: all of them; overload is shed by MAX_IN_FLIGHT.
+ADMIT_ALL = 16384
+
+
 def _admission() -> dict[str, int]:
-    """Granian admits `backpressure` connections per worker (default backlog / workers) and leaves the others
-    unread: browsers keep their connection open between pages, so a few hundred idle visitors can make the
-    next ones wait while the CPU idles (seen with `just bench-load`: 6,212 timeouts at 5,000 paced users).
-    `SERVER_BACKPRESSURE` (e.g. 16384) admits them all and leaves real overload to MAX_IN_FLIGHT; `SERVER_BACKLOG`
-    is the listen queue. Unset: Granian's defaults (a SIGTERM test once hung with a raised backpressure: not
-    the default until that is understood)."""
-    chosen = {}
+    """Granian admits `backpressure` connections per worker (its default: backlog / workers, 512 with two) and
+    leaves the others unread: browsers keep their connection open between pages, so a few hundred idle visitors
+    made the next ones wait while the CPU idled (seen with `just bench-load`: 6,212 timeouts at 5,000 paced users).
+    So every connection is admitted (`ADMIT_ALL`) and real overload is left to MAX_IN_FLIGHT, which answers 503 at
+    once. (This was opt-in while a SIGTERM test had once hung with it; the shutdown is now bounded end to end:
+    README "Stopping and rolling restarts".) `SERVER_BACKPRESSURE` overrides it; `SERVER_BACKLOG` is the listen
+    queue (Granian's default 1024, capped by net.core.somaxconn)."""
+    chosen = {"backpressure": ADMIT_ALL}
     for name, key in (("SERVER_BACKLOG", "backlog"), ("SERVER_BACKPRESSURE", "backpressure")):
         value = os.environ.get(name, "").strip()
         if value:
