@@ -505,6 +505,8 @@ class SearchService:
                 f"(SELECT count(*) FROM (SELECT 1 FROM business_search s WHERE {' AND '.join(conditions)} "
                 f"LIMIT {self.count_cap + 1}) x) AS {name}"
             )
+        if all(count.startswith("0 AS ") for count in counts):
+            return dict.fromkeys(relaxed, 0)  # each names something that does not exist (no statement for the words)
         # As in `_run`: through the word index, never a sequential scan of the large vectors.
         row = await db.fetchrow(
             "SELECT " + ", ".join(counts), *args, settings={"enable_seqscan": "off"} if words else None
