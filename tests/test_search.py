@@ -484,3 +484,15 @@ async def test_near_me_beyond_the_cap_keeps_the_exact_distance_order(client, cat
     assert "25+ businesses found" in pages[0]
     # The same businesses in the same order (ties at an equal distance may only swap among themselves).
     assert sorted(seen) == sorted(expected) and seen[:40] == expected[:40]
+
+
+async def test_a_way_out_that_finds_more_than_the_cap_says_so(client, catalog_data, small_cap, app):
+    """Past SEARCH_COUNT_CAP a way out no longer counts: "2+ businesses", as the capped total says "2+ found"."""
+    app.state.search.count_cap = 2  # the keza search below finds 3 in all categories
+    params = {"q": "keza", "category": "plumbers", "verified": "1", "near": "-1.95000,30.06000", "radius_km": "50"}
+    page = await search(client, **params)
+    assert count(page) == 0
+    offers = re.findall(r'<a href="(/search\?[^"]+)">([^<]+)</a> \(([^)]+)\)', page)
+    assert [(label, shown) for _href, label, shown in offers] == [("Search all categories", "2+ businesses")]
+    followed = (await client.get(html.unescape(offers[0][0]), headers=HTML)).text
+    assert "2+ businesses found" in followed

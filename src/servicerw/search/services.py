@@ -480,7 +480,7 @@ class SearchService:
         return [r["input"] if r["known"] or not r["best"] else r["best"] for r in rows]
 
     async def _relaxed_totals(self, relaxed: dict[str, SearchParams], words: list[str]) -> dict[str, int]:
-        """How many businesses (up to the cap, as `_run` counts them) each relaxed search finds, all counted in
+        """How many businesses (up to the cap + 1, as `_run` counts them) each relaxed search finds, all counted in
         one statement: a search with no results offers up to six relaxations, and a whole search each (page,
         facets, one round trip apiece) made those pages the slowest searches."""
         args: list = []
@@ -511,7 +511,7 @@ class SearchService:
         row = await db.fetchrow(
             "SELECT " + ", ".join(counts), *args, settings={"enable_seqscan": "off"} if words else None
         )
-        return {name: min(row[name], self.count_cap) for name in relaxed}
+        return {name: row[name] for name in relaxed}
 
     async def _zero_result_suggestions(self, params: SearchParams, words: list[str], lang: str) -> list[dict]:
         """Never an empty page: relaxing one filter, the wider place, related categories."""
@@ -529,8 +529,9 @@ class SearchService:
         totals = await self._relaxed_totals(relaxed, words) if relaxed else {}
         for name, search in relaxed.items():
             if totals[name]:
+                count, capped = min(totals[name], self.count_cap), totals[name] > self.count_cap  # "1,000+"
                 suggestions.append(
-                    {"kind": "relax", "filter": name, "count": totals[name], "query": search.query_string()}
+                    {"kind": "relax", "filter": name, "count": count, "capped": capped, "query": search.query_string()}
                 )
         if params.sector and (sector := self.catalog.place_slugs.get(params.sector)):
             district = self.catalog.places.get(sector.district_id)
