@@ -189,3 +189,29 @@ async def test_pages_still_answer_from_memory_when_valkey_is_down(client, db, ap
             assert "Mugisha Bakery" in response.text
     finally:
         pages.cache, pages.store = original
+
+
+async def test_a_process_of_another_build_renders_its_own_pages(client, db, app, tmp_path):
+    """A page names its build's hashed static files and carries the inline script its build's CSP allows: a
+    process of another build (after a deploy, or beside it in a rolling restart) must not serve it from the
+    shared cache. The build is the static files' fingerprint, which changes with any of them."""
+    from servicerw.core.static import StaticFiles
+
+    (tmp_path / "css").mkdir()
+    (tmp_path / "css" / "app.css").write_text("body{color:#000}")
+    first = StaticFiles(tmp_path).fingerprint
+    (tmp_path / "css" / "app.css").write_text("body{color:#111}")
+    assert StaticFiles(tmp_path).fingerprint != first
+
+    await make_business(db, business_name="Mugisha Bakery", slug="mugisha-bakery")
+    pages = app.state.page_cache
+    assert (await get(client, "/b/mugisha-bakery")).headers["x-cache"] == "miss"
+    assert (await get(client, "/b/mugisha-bakery")).headers["x-cache"].startswith("hit")
+    ours = pages.build
+    pages.build = "another-build"
+    try:
+        response = await get(client, "/b/mugisha-bakery")
+        assert response.headers["x-cache"] == "miss" and "Mugisha Bakery" in response.text
+    finally:
+        pages.build = ours
+    assert (await get(client, "/b/mugisha-bakery")).headers["x-cache"].startswith("hit")

@@ -165,7 +165,7 @@ def _replica_middleware(settings: Settings) -> list[Any]:
     return [replicas.read_your_writes(settings.database, production=settings.server.production, exclude=api)]
 
 
-def page_cache(settings: Settings, services: Services) -> PageCache:
+def page_cache(settings: Settings, services: Services, build: str = "") -> PageCache:
     """The anonymous visitors' page cache (core/pagecache.py), with the side effects its hits repeat."""
     config = settings.page_cache
     return PageCache(
@@ -178,6 +178,7 @@ def page_cache(settings: Settings, services: Services) -> PageCache:
         session_cookie=session_config(settings.server).key,
         hooks={"analytics.event": services.analytics.event, "analytics.search": services.analytics.search},
         enabled=config.enabled,
+        build=build,
     )
 
 
@@ -197,7 +198,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     workers = [*background, search_words_worker(services.search)]
     in_flight = InFlight(settings)
     pool_sampler = PollingWorker("pool_metrics", pool_sampler_work, every=1.0)  # the pool gauges, each second
-    pages = page_cache(settings, services)
+    pages = page_cache(settings, services, build=static_files.fingerprint)
 
     @asynccontextmanager
     async def lifespan(app: Litestar):

@@ -207,6 +207,7 @@ class PageCache:
         session_cookie: str,
         hooks: dict[str, Callable[..., Any]],
         enabled: bool = True,
+        build: str = "",
     ) -> None:
         self.cache = cache
         self.store = store  # the shared (Valkey) store, namespaced; None: this process only
@@ -217,6 +218,10 @@ class PageCache:
         self.session_cookie = session_cookie
         self.hooks = hooks
         self.enabled = enabled
+        # The static files' fingerprint (`StaticFiles.fingerprint`): a page names the hashed static files and carries
+        # the inline boot script that its build's CSP allows, so a process of another build (a deploy, both versions
+        # side by side in a rolling restart) must not serve it: they would be missing, or blocked.
+        self.build = build
         self.generation = 0  # `clear()` makes every older key unreachable (shared entries included)
         self._version: tuple[str, float] | None = None
         cache.bump_listeners.append(self._forget_version)
@@ -343,6 +348,7 @@ class PageCache:
                 ",".join(htmx),
                 version,
                 str(self.generation),
+                self.build,
             ]
         )
         return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()

@@ -98,6 +98,10 @@ class StaticFiles:
             self.service_worker = self._service_worker(source.body)
         if "icons/icon-192.png" in self.by_name:
             self._add("manifest.webmanifest", self._manifest(), "application/manifest+json")
+        # What pages of this build refer to: every hashed name and the inline boot script (page cache key).
+        names = "\n".join(sorted(entry.hashed_name for entry in self.by_name.values()))
+        worker = self.service_worker.hashed_name if self.service_worker else ""
+        self.fingerprint = hashlib.sha256(f"{names}\n{worker}\n{BOOT_SCRIPT_SOURCE}".encode()).hexdigest()[:12]
 
     def _add(self, name: str, body: bytes, media_type: str) -> None:
         """A file made at start-up from the others, served like them (hashed, cached for a year)."""
