@@ -253,10 +253,7 @@ class SearchService:
         """SQL conditions on `business_search s` (public businesses only); None when a filter names
         something that does not exist."""
 
-        def arg(value) -> str:
-            args.append(value)
-            return f"${len(args)}"
-
+        arg = _binder(args)
         conditions = ["true"]
         if params.category:
             category = self.catalog.category_slugs.get(params.category)
@@ -331,10 +328,7 @@ class SearchService:
         if conditions is None:
             return {"items": [], "total": 0, "capped": False, "more": False, "facets": {}}
 
-        def arg(value) -> str:
-            args.append(value)
-            return f"${len(args)}"
-
+        arg = _binder(args)
         matched, rank, strong = self._match(words, arg, by_name_similarity=by_name_similarity)
         conditions += matched
         # Small nudges for verified, well-reviewed and featured businesses.
@@ -485,33 +479,29 @@ class SearchService:
         facets, one round trip apiece) made those pages the slowest searches."""
         args: list = []
 
-        def arg(value) -> str:
-            args.append(value)
-            return f"${len(args)}"
-
+        arg = _binder(args)
         matched = [f"s.search_vector @@ {self._text_query(words, arg)}"] if words else []  # the same for all
-        counts = []
+        counts: dict[str, str] = {}  # the relaxed searches that can match anything: their capped count
         for name, search in relaxed.items():
             used = len(args)
             conditions = self._filters(search, args)
             if conditions is None:  # a filter names nothing that exists: no match, and no parameter left over
                 del args[used:]
-                counts.append(f"0 AS {name}")
                 continue
             conditions += matched
             if search.near:
                 conditions.append(f"({_distance(search.near, arg)}) <= {arg(search.radius_km)}")
-            counts.append(
+            counts[name] = (
                 f"(SELECT count(*) FROM (SELECT 1 FROM business_search s WHERE {' AND '.join(conditions)} "
                 f"LIMIT {self.count_cap + 1}) x) AS {name}"
             )
-        if all(count.startswith("0 AS ") for count in counts):
-            return dict.fromkeys(relaxed, 0)  # each names something that does not exist (no statement for the words)
+        if not counts:  # no statement: the words' parameter alone would have no use
+            return dict.fromkeys(relaxed, 0)
         # As in `_run`: through the word index, never a sequential scan of the large vectors.
         row = await db.fetchrow(
-            "SELECT " + ", ".join(counts), *args, settings={"enable_seqscan": "off"} if words else None
+            "SELECT " + ", ".join(counts.values()), *args, settings={"enable_seqscan": "off"} if words else None
         )
-        return {name: row[name] for name in relaxed}
+        return {name: row[name] if name in counts else 0 for name in relaxed}
 
     async def _zero_result_suggestions(self, params: SearchParams, words: list[str], lang: str) -> list[dict]:
         """Never an empty page: relaxing one filter, the wider place, related categories."""
@@ -555,6 +545,16 @@ class SearchService:
                         }
                     )
         return suggestions
+
+
+def _binder(args: list):
+    """`arg(value)`: appends a statement parameter to `args` and returns its placeholder ($1, $2…)."""
+
+    def arg(value) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    return arg
 
 
 def _distance(near: tuple[float, float], arg) -> str:
