@@ -205,6 +205,40 @@ class Connection:
         self.reader = self.writer = None
 
 
+async def ask(connection: Connection, path: str, limit: float, result: Result) -> tuple[int, float, float] | None:
+    """One request: its status, when it was sent and when answered (its latency and status are counted in
+    `result`), or None once a timeout or a failure is counted there instead."""
+    sent = time.monotonic()
+    try:
+        async with asyncio.timeout(limit):
+            status = await connection.get(path)
+    except TimeoutError:
+        result.timeouts += 1
+        return None
+    except ConnectionRefusedError:
+        result.errors["ConnectError"] += 1
+        await asyncio.sleep(0.05)  # as a browser would not hammer a closed port
+        return None
+    except (OSError, EOFError, ValueError, asyncio.IncompleteReadError) as error:
+        result.errors[type(error).__name__] += 1
+        return None
+    answered = time.monotonic()
+    result.latencies.append((answered - sent) * 1000)
+    result.statuses[status] += 1
+    return status, sent, answered
+
+
+def counted(statuses: Counter) -> str:
+    return ", ".join(f"{code} x {n:,}" for code, n in sorted(statuses.items()))
+
+
+def spread(values: list[float]) -> str:
+    return (
+        f"p50 {pct(values, 50):,.1f} ms  p95 {pct(values, 95):,.1f} ms  "
+        f"p99 {pct(values, 99):,.1f} ms  max {max(values):,.1f} ms"
+    )
+
+
 async def drive(options: dict, paths: list[str], seed: int) -> Result:
     """One process's share: `options["users"]` paced users or `options["connections"]` flooding connections."""
     rng = random.Random(seed)
@@ -219,26 +253,13 @@ async def drive(options: dict, paths: list[str], seed: int) -> Result:
     host, port = target.hostname or "127.0.0.1", target.port or 80
 
     async def one(connection: Connection, path: str) -> None:
-        sent = time.monotonic()
-        try:
-            async with asyncio.timeout(timeout):
-                status = await connection.get(path)
-        except TimeoutError:
-            result.timeouts += 1
+        asked = await ask(connection, path, timeout, result)
+        if asked is None:
             return
-        except ConnectionRefusedError:
-            result.errors["ConnectError"] += 1
-            await asyncio.sleep(0.05)  # as a browser would not hammer a closed port
-            return
-        except (OSError, EOFError, ValueError, asyncio.IncompleteReadError) as error:
-            result.errors[type(error).__name__] += 1
-            return
-        answered = time.monotonic()
+        status, sent, answered = asked
         if connection.connected_ms is not None:
             result.connects.append(connection.connected_ms)
         result.after_connect.append((answered - sent) * 1000 - (connection.connected_ms or 0))
-        result.latencies.append((answered - sent) * 1000)
-        result.statuses[status] += 1
         if sent - started > think:  # the users have all arrived (paced) / past the first seconds (flood)
             result.settled.append((answered - sent) * 1000)
             result.settled_statuses[status] += 1
@@ -452,44 +473,27 @@ def report(args, total: Result, sample: ServerSample, wall: float, client_cpu: f
     issued = answered + failed + total.timeouts
     print(f"requests {issued:,}: answered {answered:,}, failed {failed:,}, timed out {total.timeouts:,}")
     print(f"requests/s {total.answered_in_window / args.duration:,.1f} (answered within the {args.duration:g} s)")
-    statuses = ", ".join(f"{code} x {n:,}" for code, n in sorted(total.statuses.items()))
+    statuses = counted(total.statuses)
     print(f"statuses {statuses or 'none'}")
     non_ok = sum(n for code, n in total.statuses.items() if code not in (200, 304))
     print(f"not 200/304 {non_ok:,}; failed (no answer) {failed:,}; timed out (> {args.timeout:g} s) {total.timeouts:,}")
     if total.errors:
         print("failures " + ", ".join(f"{name} x {n:,}" for name, n in total.errors.most_common()))
     if answered:
-        values = total.latencies
-        print(
-            f"latency p50 {pct(values, 50):,.1f} ms  p95 {pct(values, 95):,.1f} ms  "
-            f"p99 {pct(values, 99):,.1f} ms  max {max(values):,.1f} ms"
-        )
+        print(f"latency {spread(total.latencies)}")
     if total.connects:
-        values = total.connects
-        print(
-            f"new connections {len(values):,}, time to connect p50 {pct(values, 50):,.1f} ms  "
-            f"p95 {pct(values, 95):,.1f} ms  p99 {pct(values, 99):,.1f} ms  max {max(values):,.1f} ms"
-        )
-        values = total.after_connect
-        print(
-            f"latency once connected p50 {pct(values, 50):,.1f} ms  p95 {pct(values, 95):,.1f} ms  "
-            f"p99 {pct(values, 99):,.1f} ms  max {max(values):,.1f} ms"
-        )
+        print(f"new connections {len(total.connects):,}, time to connect {spread(total.connects)}")
+        print(f"latency once connected {spread(total.after_connect)}")
     if total.probe and total.probe.latencies:
-        values, probed = total.probe.latencies, total.probe
-        statuses = ", ".join(f"{code} x {n:,}" for code, n in sorted(probed.statuses.items()))
+        probed = total.probe
+        statuses = counted(probed.statuses)
         print(
             f"newcomer every 0.2 s (own process, new connection): {statuses}; failed {sum(probed.errors.values())}, "
-            f"timed out {probed.timeouts}; latency p50 {pct(values, 50):,.1f} ms  p95 {pct(values, 95):,.1f} ms  "
-            f"p99 {pct(values, 99):,.1f} ms  max {max(values):,.1f} ms"
+            f"timed out {probed.timeouts}; latency {spread(probed.latencies)}"
         )
     if total.settled:
-        statuses = ", ".join(f"{code} x {n:,}" for code, n in sorted(total.settled_statuses.items()))
-        values = total.settled
-        print(
-            f"after the first {args.think:g} s: {statuses}; latency p50 {pct(values, 50):,.1f} ms  "
-            f"p95 {pct(values, 95):,.1f} ms  p99 {pct(values, 99):,.1f} ms  max {max(values):,.1f} ms"
-        )
+        statuses = counted(total.settled_statuses)
+        print(f"after the first {args.think:g} s: {statuses}; latency {spread(total.settled)}")
     if sample.peak_rss:
         per = ", ".join(
             f"{pid}: peak {sample.peak_rss[pid]:,.0f} / last {sample.last_rss.get(pid, 0):,.0f}"
@@ -586,17 +590,7 @@ async def probe(url: str, paths: list[str], stop: asyncio.Event, limit: float, e
     order = itertools.cycle(paths[::7] or paths)
     while not stop.is_set():
         connection = Connection(target.hostname or "127.0.0.1", target.port or 80)
-        sent = time.monotonic()
-        try:
-            async with asyncio.timeout(limit):
-                status = await connection.get(next(order))
-        except TimeoutError:
-            result.timeouts += 1
-        except (OSError, EOFError, ValueError, asyncio.IncompleteReadError) as error:
-            result.errors[type(error).__name__] += 1
-        else:
-            result.latencies.append((time.monotonic() - sent) * 1000)
-            result.statuses[status] += 1
+        await ask(connection, next(order), limit, result)
         connection.close()
         try:
             await asyncio.wait_for(stop.wait(), every)
